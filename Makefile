@@ -1,0 +1,61 @@
+# ipbridge — two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SERVICE ?= all
+DEPARTMENT ?= market_regulation
+ORG ?=
+
+.PHONY: help venv run migrate topics test test-unit test-integration test-e2e bench token asyncapi compose-check clean
+
+help:
+	@echo "make run      - venv, local broker, migrations, four services on :8001-8004 (Ctrl-C stops)"
+	@echo "make test     - venv and the whole test suite (unit, integration, end-to-end)"
+	@echo "make bench    - outbox->broker->projection throughput and latency vs raw aiokafka"
+	@echo "make migrate  - apply migrations (SERVICE=registry|financing|matching|rewards|all)"
+	@echo "make topics   - create the catalogue topics and their DLQs on KAFKA_BOOTSTRAP_SERVERS"
+	@echo "make token    - print a dev bearer token (DEPARTMENT=miit ORG=...)"
+	@echo "make asyncapi - regenerate docs/asyncapi.yaml from the event catalogue"
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m shared.cli dev
+
+migrate: $(STAMP)
+	$(PY) -m shared.cli migrate $(SERVICE)
+
+topics: $(STAMP)
+	$(PY) -m shared.cli topics
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+test-integration: $(STAMP)
+	$(PY) -m pytest -q tests/integration
+
+test-e2e: $(STAMP)
+	$(PY) -m pytest -q tests/e2e
+
+bench: $(STAMP)
+	$(PY) -m tests.bench.pipeline
+
+token: $(STAMP)
+	@$(PY) -m shared.auth token --department $(DEPARTMENT) $(if $(ORG),--org $(ORG))
+
+asyncapi: $(STAMP)
+	$(PY) -m shared.cli asyncapi
+
+clean:
+	rm -rf var .pytest_cache

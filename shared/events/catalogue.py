@@ -1,0 +1,127 @@
+"""The event catalogue: every topic and event type, with its versioned JSON Schema.
+
+This module is the contract integrators code against. Topic names and event type names never
+change; a breaking payload change is a new schema version (``v2``) published beside the old one.
+``docs/asyncapi.yaml`` is generated from here (``python -m shared.cli asyncapi``) and a test keeps
+it current.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+SCHEMA_BASE_URI = "urn:ipbridge:schema:"
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    owner: str
+    description: str
+    #: Log-compacted topics keep the latest snapshot per key (the whitelist).
+    compacted: bool = False
+
+
+@dataclass(frozen=True)
+class EventType:
+    type: str
+    version: int
+    topic: str
+    description: str
+
+    @property
+    def schema_file(self) -> Path:
+        return SCHEMA_DIR / f"{self.type}.v{self.version}.json"
+
+    @property
+    def dataschema(self) -> str:
+        return f"{SCHEMA_BASE_URI}{self.type}:v{self.version}"
+
+    @property
+    def source(self) -> str:
+        return f"/ipbridge/{TOPICS[self.topic].owner}"
+
+
+TOPICS: dict[str, Topic] = {t.name: t for t in (
+    Topic("registry.enterprise.v1", "registry",
+          "Enterprises, qualifications, credit flags and cultivation-pool membership. Key: USCC."),
+    Topic("registry.ip.v1", "registry",
+          "Patents, trademarks, patent-intensive products. Key: the owner's USCC."),
+    Topic("financing.whitelist.v1", "financing",
+          "Pledge-financing whitelist as full snapshots; log-compacted by USCC.", compacted=True),
+    Topic("financing.loan.v1", "financing",
+          "Loans, pledges and risk compensation. Key: the borrower's USCC."),
+    Topic("matching.license.v1", "matching",
+          "Open licenses, demands, matches and license grants. Key: the patentee's USCC."),
+    Topic("rewards.v1", "rewards", "Reward claims and their lifecycle. Key: the claimant's USCC."),
+)}
+
+
+CATALOGUE: dict[str, EventType] = {e.type: e for e in (
+    EventType("enterprise.registered", 1, "registry.enterprise.v1",
+              "The market regulation bureau registered an enterprise in the registry."),
+    EventType("enterprise.updated", 1, "registry.enterprise.v1",
+              "An enterprise's registered facts changed; the payload is the full new state."),
+)}
+
+
+def dlq_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+def event_type(name: str) -> EventType:
+    try:
+        return CATALOGUE[name]
+    except KeyError as exc:
+        raise KeyError(f"event type {name!r} is not in the catalogue") from exc
+
+
+@cache
+def load_schema(name: str, version: int) -> dict[str, Any]:
+    path = SCHEMA_DIR / f"{name}.v{version}.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@cache
+def _validator(name: str, version: int) -> Draft202012Validator:
+    schema = load_schema(name, version)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+class SchemaViolation(ValueError):
+    """An event payload does not match its schema; ``path`` names the field."""
+
+    def __init__(self, event: str, path: str, message: str) -> None:
+        super().__init__(f"{event}: {path or '(root)'}: {message}")
+        self.path = path
+
+
+def validate_payload(name: str, data: dict[str, Any], version: int | None = None) -> None:
+    """Validate one payload against its JSON Schema (on produce and on consume)."""
+    etype = event_type(name)
+    validator = _validator(name, version or etype.version)
+    error: ValidationError | None = next(iter(sorted(validator.iter_errors(data),
+                                                      key=lambda e: list(e.path))), None)
+    if error is not None:
+        raise SchemaViolation(name, ".".join(str(p) for p in error.absolute_path), error.message)
+
+
+def version_of(dataschema: str, name: str) -> int:
+    """The schema version named by a ``ce_dataschema`` (``urn:ipbridge:schema:<type>:v<N>``)."""
+    prefix = f"{SCHEMA_BASE_URI}{name}:v"
+    if not dataschema.startswith(prefix) or not dataschema[len(prefix):].isdigit():
+        raise SchemaViolation(name, "ce_dataschema",
+                              f"{dataschema!r} is not a schema of this type ({prefix}<N>)")
+    version = int(dataschema[len(prefix):])
+    if not (SCHEMA_DIR / f"{name}.v{version}.json").exists():
+        raise SchemaViolation(name, "ce_dataschema", f"unknown schema version v{version}")
+    return version

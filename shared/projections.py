@@ -1,0 +1,99 @@
+"""The enterprise projection that financing, matching and rewards keep from registry events.
+
+Each consuming service declares the table on its own metadata (its own database) and mounts the
+read route; the rows arrive only through ``enterprise.registered`` / ``enterprise.updated``.
+Events carry the registry's ``revision``: an older or equal revision is skipped, so redelivery
+and reordering cannot roll a projection back.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import Principal, current_principal, ensure_can_read_enterprise
+from shared.db import UTCDateTime, utcnow
+from shared.errors import NotFound
+from shared.events.envelope import CloudEvent
+
+ENTERPRISE_EVENTS = ("enterprise.registered", "enterprise.updated")
+USCC_PATH = Annotated[str, Path(min_length=18, max_length=18, pattern=r"^[0-9A-Za-z]{18}$",
+                                description="Unified Social Credit Code (统一社会信用代码)")]
+
+
+def enterprise_projection_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "enterprise_projection", metadata,
+        sa.Column("uscc", sa.String(18), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("region_code", sa.String(6), nullable=True),
+        sa.Column("province_code", sa.String(2), nullable=True),
+        sa.Column("industry_code", sa.String(5), nullable=True),
+        sa.Column("ownership", sa.String(20), nullable=True),
+        sa.Column("founded_on", sa.Date, nullable=True),
+        sa.Column("revision", sa.Integer, nullable=False),
+        sa.Column("last_event_id", sa.String(64), nullable=False),
+        sa.Column("source_time", sa.String(40), nullable=True),
+        sa.Column("projected_at", UTCDateTime(), nullable=False),
+    )
+
+
+async def apply_enterprise_event(table: sa.Table, session: AsyncSession, event: CloudEvent) -> bool:
+    """Upsert the projection from an enterprise event; returns False for a stale revision."""
+    data = event.data
+    values = {
+        "name": data["name"], "region_code": data.get("region_code"),
+        "province_code": data.get("province_code"), "industry_code": data.get("industry_code"),
+        "ownership": data.get("ownership"),
+        "founded_on": date.fromisoformat(data["founded_on"]) if data.get("founded_on") else None,
+        "revision": data["revision"], "last_event_id": event.id, "source_time": event.time,
+        "projected_at": utcnow(),
+    }
+    current = await session.scalar(sa.select(table.c.revision).where(table.c.uscc == data["uscc"]))
+    if current is None:
+        await session.execute(sa.insert(table).values(uscc=data["uscc"], **values))
+        return True
+    if data["revision"] <= current:
+        return False
+    await session.execute(sa.update(table).where(table.c.uscc == data["uscc"]).values(**values))
+    return True
+
+
+class EnterpriseProjectionRead(BaseModel):
+    """This service's view of an enterprise, as last received from the registry."""
+
+    uscc: str = Field(description="统一社会信用代码")
+    name: str = Field(description="企业名称")
+    region_code: str | None = Field(None, description="GB/T 2260 registered region")
+    province_code: str | None = None
+    industry_code: str | None = Field(None, description="GB/T 4754-2017 code")
+    ownership: str | None = None
+    founded_on: date | None = None
+    revision: int = Field(description="Registry revision this view reflects")
+    last_event_id: str = Field(description="CloudEvents id of the last applied event")
+    projected_at: datetime
+
+
+def enterprise_projection_router(table: sa.Table) -> APIRouter:
+    """``GET /enterprises/{uscc}``: the service's own projection (404 until the event arrives)."""
+    router = APIRouter(tags=["enterprises"])
+
+    @router.get("/enterprises/{uscc}", response_model=EnterpriseProjectionRead,
+                summary="This service's projection of an enterprise")
+    async def read_enterprise(uscc: USCC_PATH, request: Request,
+                              principal: Annotated[Principal, Depends(current_principal)]):
+        uscc = uscc.upper()
+        ensure_can_read_enterprise(principal, uscc)
+        async with request.app.state.sessionmaker() as session:
+            row = (await session.execute(sa.select(table).where(table.c.uscc == uscc))).first()
+        if row is None:
+            raise NotFound(f"enterprise {uscc} is not in this service's projection (yet)",
+                           detail_zh="本服务尚未收到该企业的登记事件")
+        return EnterpriseProjectionRead.model_validate(row._mapping)
+
+    return router
