@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session as SyncSession
 from shared.config import ServiceSettings
 from shared.consumer import EventConsumer, Handler
 from shared.db import create_engine, create_sessionmaker
-from shared.errors import install_error_handlers, problem_response, problem_type
+from shared.errors import Conflict, install_error_handlers, problem_response, problem_type
 from shared.health import router as health_router
 from shared.kafka import make_consumer, make_producer
 from shared.logging import configure_logging
@@ -167,16 +167,25 @@ def create_service_app(
 
 
 async def get_session(request: Request):
-    """One session per request; commit on success, roll back on error (the edge's transaction)."""
+    """One session per request; commit on success, roll back on error (the edge's transaction).
+
+    Declared with ``scope="function"`` so the commit happens *before* the response is sent: a
+    client that got 201 can rely on the row and its outbox event being durable (the crash test
+    kills the process right after the response).
+    """
     async with request.app.state.sessionmaker() as session:
         try:
             yield session
             await session.commit()
+        except sa_exc.IntegrityError as exc:
+            await session.rollback()
+            raise Conflict("a concurrent write changed the same record; re-read and retry",
+                           detail_zh="并发写入冲突，请重新读取后重试") from exc
         except BaseException:
             await session.rollback()
             raise
 
 
-DbSession = Annotated[AsyncSession, Depends(get_session)]
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 __all__ = ["DbSession", "ServiceRuntime", "create_service_app", "get_session"]

@@ -139,7 +139,8 @@ PROVINCES: dict[str, str] = {
 def validate_region_code(raw: str) -> str:
     """A six-digit GB/T 2260 code whose province prefix exists; returns it unchanged."""
     code = normalise(raw)
-    if len(code) != 6 or not code.isdigit():
+    # str.isdigit() is true for Arabic-Indic and other Unicode digits, which NFKC keeps.
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         raise InvalidIdentifier("region_code.format", "a GB/T 2260 code has 6 digits",
                                 "行政区划代码应为6位数字")
     if code[:2] not in PROVINCES:
@@ -172,7 +173,7 @@ def validate_industry_code(raw: str) -> tuple[str, str]:
         if not letter:
             raise InvalidIdentifier("industry_code.format", "empty industry code", "行业代码为空")
         return letter, letter
-    if not digits.isdigit() or len(digits) not in (2, 3, 4):
+    if not (digits.isascii() and digits.isdigit()) or len(digits) not in (2, 3, 4):
         raise InvalidIdentifier("industry_code.format", "a GB/T 4754 code is a section letter "
                                 "and/or 2-4 digits (division, group, class)",
                                 "行业代码应为门类字母和/或2-4位数字")

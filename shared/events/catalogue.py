@@ -118,10 +118,13 @@ def validate_payload(name: str, data: dict[str, Any], version: int | None = None
 def version_of(dataschema: str, name: str) -> int:
     """The schema version named by a ``ce_dataschema`` (``urn:ipbridge:schema:<type>:v<N>``)."""
     prefix = f"{SCHEMA_BASE_URI}{name}:v"
-    if not dataschema.startswith(prefix) or not dataschema[len(prefix):].isdigit():
+    suffix = dataschema[len(prefix):]
+    # isascii(): str.isdigit() also accepts '²' or '١', which int() rejects or misreads; the
+    # header comes from any producer and must end as a SchemaViolation (dead letter).
+    if not dataschema.startswith(prefix) or not (suffix.isascii() and suffix.isdigit()):
         raise SchemaViolation(name, "ce_dataschema",
                               f"{dataschema!r} is not a schema of this type ({prefix}<N>)")
-    version = int(dataschema[len(prefix):])
+    version = int(suffix)
     if not (SCHEMA_DIR / f"{name}.v{version}.json").exists():
         raise SchemaViolation(name, "ce_dataschema", f"unknown schema version v{version}")
     return version
