@@ -19,7 +19,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_JWT_SECRET = "ipbridge-dev-only-secret-do-not-use-in-production"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-VAR_DIR = REPO_ROOT / "var"
+#: Where the embedded default keeps its SQLite files and logs (``make run``).
+VAR_DIR = Path(os.environ.get("IPBRIDGE_VAR_DIR", REPO_ROOT / "var"))
+MIN_PROD_SECRET_BYTES = 32
 
 
 #: Platform-wide variables: one setting for all four services. A prefixed variable
@@ -28,8 +30,6 @@ PLATFORM_WIDE_ENV = {
     "env": "IPBRIDGE_ENV",
     "kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
     "kafka_enable_idempotence": "KAFKA_ENABLE_IDEMPOTENCE",
-    "kafka_topic_partitions": "KAFKA_TOPIC_PARTITIONS",
-    "kafka_replication_factor": "KAFKA_REPLICATION_FACTOR",
     "kafka_fetch_max_wait_ms": "KAFKA_FETCH_MAX_WAIT_MS",
     "kafka_session_timeout_ms": "KAFKA_SESSION_TIMEOUT_MS",
     "kafka_heartbeat_interval_ms": "KAFKA_HEARTBEAT_INTERVAL_MS",
@@ -58,8 +58,6 @@ class ServiceSettings(BaseSettings):
     kafka_enable_idempotence: bool = Field(
         False, description="On for Apache Kafka; the local Tansu broker rejects InitProducerId."
     )
-    kafka_topic_partitions: int = 3
-    kafka_replication_factor: int = 1
     kafka_fetch_max_wait_ms: int = Field(
         20, description="Tansu answers a waiting fetch only when this expires: keep it low locally."
     )
@@ -104,4 +102,7 @@ class ServiceSettings(BaseSettings):
                 "jwt_secret is the dev-only secret; set IPBRIDGE_JWT_SECRET (or the service's "
                 "<NAME>_JWT_SECRET) before running with env=prod"
             )
+        if self.env == "prod" and len(self.jwt_secret.encode()) < MIN_PROD_SECRET_BYTES:
+            raise ValueError(f"jwt_secret must be at least {MIN_PROD_SECRET_BYTES} bytes for "
+                             "HS256 with env=prod")
         return self

@@ -1,7 +1,8 @@
 """Idempotent event consumer: inbox, bounded retries with backoff, DLQ, offsets after commit.
 
-For each message: parse the CloudEvent, validate it against the catalogue schema, then in one
-database transaction check the inbox, run the handler and record the event id. Offsets are
+For each message: parse the CloudEvent and validate it against the catalogue schema; then, in one
+database transaction, check the inbox, run the handler and record the event id. A partition's
+batch shares one transaction; if it fails, each message gets its own, with retries. Offsets are
 committed only after that transaction, and only for partitions still assigned. A message that
 keeps failing (or can never succeed: bad envelope, schema violation) goes to ``<topic>.dlq``
 with the error in headers, and the consumer moves on.
@@ -42,7 +43,8 @@ class EventConsumer:
                  factory: async_sessionmaker[AsyncSession], inbox: sa.Table,
                  consumer_factory: Callable[[list[str]], AIOKafkaConsumer],
                  producer_getter: Callable[[], Awaitable], max_attempts: int = 5,
-                 retry_base_s: float = 0.05, retry_max_s: float = 2.0) -> None:
+                 retry_base_s: float = 0.05, retry_max_s: float = 2.0,
+                 batch_size: int = 500) -> None:
         unknown = set(handlers) - set(CATALOGUE)
         if unknown:
             raise ValueError(f"handlers for event types not in the catalogue: {sorted(unknown)}")
@@ -57,6 +59,7 @@ class EventConsumer:
         self.max_attempts = max_attempts
         self.retry_base_s = retry_base_s
         self.retry_max_s = retry_max_s
+        self.batch_size = batch_size
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = False
         self.started = asyncio.Event()
@@ -87,17 +90,14 @@ class EventConsumer:
 
     async def _loop(self, consumer: AIOKafkaConsumer) -> None:
         while not self._stopping:
-            batch = await consumer.getmany(timeout_ms=500, max_records=500)
+            batch = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
             for tp, messages in batch.items():
-                done = None
-                for msg in messages:
-                    if self._stopping or tp not in consumer.assignment():
-                        break
-                    await self._process(msg)
-                    done = msg
-                if done is not None and tp in consumer.assignment():
+                if self._stopping or tp not in consumer.assignment():
+                    break
+                await self._process_batch(messages)
+                if tp in consumer.assignment():
                     try:
-                        await consumer.commit({tp: done.offset + 1})
+                        await consumer.commit({tp: messages[-1].offset + 1})
                     except (CommitFailedError, KafkaError) as exc:
                         # Rebalanced mid-batch: the new owner re-reads; the inbox dedupes.
                         log.warning("consumer.commit_failed", topic=tp.topic,
@@ -116,16 +116,74 @@ class EventConsumer:
             CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
                 max(0, high - position))
 
-    async def _process(self, msg: ConsumerRecord) -> None:
+    async def _parse(self, msg: ConsumerRecord) -> CloudEvent | None:
+        """The validated event, or None when it was ignored or dead-lettered."""
         try:
             event = CloudEvent.from_kafka(msg.headers, msg.value)
             if event.type not in self.handlers:
                 EVENTS_CONSUMED.labels(self.service, msg.topic, event.type, "ignored").inc()
-                return
+                return None
             validate_payload(event.type, event.data, version_of(event.dataschema, event.type))
         except (EnvelopeError, SchemaViolation) as exc:
             await self._dead_letter(msg, exc, attempts=1)
+            return None
+        return event
+
+    async def _process_batch(self, messages: list[ConsumerRecord]) -> None:
+        """Handle one partition's batch in a single transaction (one commit, one inbox query).
+
+        If anything in it fails, fall back to one transaction per message with retries, so a
+        poison message is isolated and dead-lettered while the others commit.
+        """
+        parsed = [(msg, event) for msg in messages if (event := await self._parse(msg))]
+        if not parsed:
             return
+        if len(parsed) > 1:
+            try:
+                outcomes = await self._handle_batch(parsed)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer.batch_failed", size=len(parsed), error=str(exc),
+                            error_type=type(exc).__name__)
+            else:
+                for (msg, event), outcome in zip(parsed, outcomes, strict=True):
+                    EVENTS_CONSUMED.labels(self.service, msg.topic, event.type, outcome).inc()
+                    log.info("event.handled", outcome=outcome, attempt=1, event_id=event.id,
+                             event_type=event.type, correlation_id=event.correlationid,
+                             topic=msg.topic, partition=msg.partition, offset=msg.offset)
+                return
+        for msg, event in parsed:
+            await self._process_one(msg, event)
+
+    async def _handle_batch(self, parsed: list[tuple[ConsumerRecord, CloudEvent]]) -> list[str]:
+        outcomes: list[str] = []
+        async with self.factory() as session, session.begin():
+            seen = set(await session.scalars(sa.select(self.inbox.c.event_id).where(
+                self.inbox.c.event_id.in_([event.id for _, event in parsed]))))
+            rows = []
+            for msg, event in parsed:
+                if event.id in seen:
+                    outcomes.append("duplicate")
+                    continue
+                seen.add(event.id)
+                with structlog.contextvars.bound_contextvars(
+                        event_id=event.id, event_type=event.type,
+                        correlation_id=event.correlationid):
+                    await self.handlers[event.type](session, event)
+                rows.append(self._inbox_row(msg, event))
+                outcomes.append("processed")
+            if rows:
+                await session.execute(sa.insert(self.inbox), rows)
+        return outcomes
+
+    def _inbox_row(self, msg: ConsumerRecord, event: CloudEvent) -> dict:
+        return {"event_id": event.id, "event_type": event.type, "topic": msg.topic,
+                "partition": msg.partition, "offset": msg.offset,
+                "correlation_id": event.correlationid, "handled_at": utcnow()}
+
+    async def _process_one(self, msg: ConsumerRecord, event: CloudEvent) -> None:
+        """One message in its own transaction, retried with backoff, then dead-lettered."""
         handler = self.handlers[event.type]
         with structlog.contextvars.bound_contextvars(
                 event_id=event.id, event_type=event.type, correlation_id=event.correlationid,
@@ -162,9 +220,7 @@ class EventConsumer:
                         return "duplicate"
                     await handler(session, event)
                     await session.execute(sa.insert(self.inbox).values(
-                        event_id=event.id, event_type=event.type, topic=msg.topic,
-                        partition=msg.partition, offset=msg.offset,
-                        correlation_id=event.correlationid, handled_at=utcnow()))
+                        self._inbox_row(msg, event)))
             except IntegrityError:
                 # Another member handled the same event concurrently: its commit won.
                 async with self.factory() as check:

@@ -180,9 +180,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        log.exception("http.unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+        # This runs outside RequestContextMiddleware: its context variables are gone and its
+        # headers are not added, so take the ids from the request state it left behind.
+        context = structlog.contextvars.get_contextvars()
+        ids = {key: value for key in ("request_id", "correlation_id")
+               if (value := getattr(request.state, key, None) or context.get(key))}
+        with structlog.contextvars.bound_contextvars(**ids):
+            log.exception("http.unhandled_error", path=request.url.path,
+                          error_type=type(exc).__name__)
         body = {"type": problem_type("internal-error"), "title": "Internal error", "status": 500,
                 "detail": "An unexpected error occurred; it has been logged with the request id.",
-                "instance": request.url.path,
-                "request_id": structlog.contextvars.get_contextvars().get("request_id")}
-        return problem_response(body)
+                "instance": request.url.path, "request_id": ids.get("request_id")}
+        headers = {name: ids[key] for key, name in (("request_id", "X-Request-ID"),
+                                                    ("correlation_id", "X-Correlation-ID"))
+                   if key in ids}
+        return problem_response(body, headers)

@@ -30,6 +30,11 @@ class RequestContextMiddleware:
         headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         request_id = headers.get("x-request-id") or new_id()
         correlation_id = headers.get("x-correlation-id") or request_id
+        # Unhandled errors are answered outside this middleware (Starlette's
+        # ServerErrorMiddleware), after the context variables are reset: keep the ids on the
+        # request state for that handler (shared.errors).
+        state = scope.setdefault("state", {})
+        state["request_id"], state["correlation_id"] = request_id, correlation_id
         status = {"code": 500}
         started = time.perf_counter()
 

@@ -14,6 +14,8 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal, current_principal, ensure_can_read_enterprise
@@ -43,25 +45,30 @@ def enterprise_projection_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
+def _upsert(session: AsyncSession):
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
 async def apply_enterprise_event(table: sa.Table, session: AsyncSession, event: CloudEvent) -> bool:
-    """Upsert the projection from an enterprise event; returns False for a stale revision."""
+    """Upsert the projection from an enterprise event in one statement; an older or equal
+    revision changes nothing. Returns whether the row changed."""
     data = event.data
     values = {
-        "name": data["name"], "region_code": data.get("region_code"),
+        "uscc": data["uscc"], "name": data["name"], "region_code": data.get("region_code"),
         "province_code": data.get("province_code"), "industry_code": data.get("industry_code"),
         "ownership": data.get("ownership"),
         "founded_on": date.fromisoformat(data["founded_on"]) if data.get("founded_on") else None,
         "revision": data["revision"], "last_event_id": event.id, "source_time": event.time,
         "projected_at": utcnow(),
     }
-    current = await session.scalar(sa.select(table.c.revision).where(table.c.uscc == data["uscc"]))
-    if current is None:
-        await session.execute(sa.insert(table).values(uscc=data["uscc"], **values))
-        return True
-    if data["revision"] <= current:
-        return False
-    await session.execute(sa.update(table).where(table.c.uscc == data["uscc"]).values(**values))
-    return True
+    insert = _upsert(session)(table).values(**values)
+    statement = insert.on_conflict_do_update(
+        index_elements=[table.c.uscc],
+        set_={k: insert.excluded[k] for k in values if k != "uscc"},
+        where=table.c.revision < insert.excluded.revision)
+    result = await session.execute(statement)
+    return result.rowcount > 0
 
 
 class EnterpriseProjectionRead(BaseModel):

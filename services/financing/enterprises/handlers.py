@@ -13,9 +13,9 @@ log = structlog.get_logger("financing.enterprises")
 
 
 async def on_enterprise_event(session: AsyncSession, event: CloudEvent) -> None:
-    applied = await apply_enterprise_event(ENTERPRISES, session, event)
-    log.info("financing.enterprise.projected", uscc=event.data["uscc"],
-             revision=event.data["revision"], applied=applied)
+    if not await apply_enterprise_event(ENTERPRISES, session, event):
+        log.info("financing.enterprise.stale_revision_skipped", uscc=event.data["uscc"],
+                 revision=event.data["revision"])
 
 
 HANDLERS = {name: on_enterprise_event for name in ENTERPRISE_EVENTS}
