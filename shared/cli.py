@@ -88,7 +88,8 @@ def asyncapi(check: bool = typer.Option(False, help="exit 1 if docs/asyncapi.yam
 
 
 @app.command()
-def outbox(service: str = "all") -> None:
+def outbox(service: Annotated[str, typer.Argument(help="registry|financing|matching|rewards|all")]
+           = "all") -> None:
     """Show each service's outbox backlog (rows committed but not yet published)."""
     import sqlalchemy as sa
 
@@ -107,6 +108,44 @@ def outbox(service: str = "all") -> None:
     for name in _services(service):
         count, oldest = asyncio.run(backlog(name))
         typer.echo(f"{name:10} backlog={count} oldest={oldest or '-'}")
+
+
+dlq_app = typer.Typer(help="List and replay dead letters (<topic>.dlq).", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+Bootstrap = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")]
+
+
+@dlq_app.command("list")
+def dlq_list(topic: str, bootstrap: Bootstrap = "127.0.0.1:9092") -> None:
+    """Show every dead letter of TOPIC: position, event, consumer group and error."""
+    from shared.dlq import list_dead_letters
+
+    letters = asyncio.run(list_dead_letters(bootstrap, topic))
+    for d in letters:
+        h = d.headers
+        typer.echo(f"{d.partition}:{d.offset}  {d.event_type:28} id={d.event_id} key={d.key} "
+                   f"group={h.get('dlq_consumer_group')} attempts={h.get('dlq_attempts')} "
+                   f"from={h.get('dlq_original_topic')}:{h.get('dlq_original_partition')}:"
+                   f"{h.get('dlq_original_offset')}\n    {h.get('dlq_error_type')}: "
+                   f"{h.get('dlq_error')}")
+    typer.echo(f"{len(letters)} dead letter(s) on {topic.removesuffix('.dlq')}.dlq")
+
+
+@dlq_app.command("replay")
+def dlq_replay(topic: str, position: Annotated[list[str] | None, typer.Option(
+        "--position", help="PARTITION:OFFSET to replay (repeatable); default: all")] = None,
+        bootstrap: Bootstrap = "127.0.0.1:9092") -> None:
+    """Republish dead letters onto the original topic (inboxes make it safe to repeat)."""
+    from shared.dlq import replay
+
+    wanted = None
+    if position:
+        try:
+            wanted = {(int(p), int(o)) for p, o in (x.split(":") for x in position)}
+        except ValueError as exc:
+            raise typer.BadParameter("positions are PARTITION:OFFSET, e.g. 0:12") from exc
+    count = asyncio.run(replay(bootstrap, topic, wanted))
+    typer.echo(f"replayed {count} message(s) onto {topic.removesuffix('.dlq')}")
 
 
 @app.command()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import tempfile
 import time
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.financing.config import FinancingSettings
@@ -204,6 +206,15 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ipbridge-bench-"))
+    # In-process components log as the services do (JSON lines, INFO), to a file, not the report.
+    log_file = open(work / "bench.log", "w")
+    structlog.configure(processors=[structlog.processors.add_log_level,
+                                    structlog.processors.TimeStamper(fmt="iso", utc=True),
+                                    structlog.processors.JSONRenderer(ensure_ascii=False)],
+                        logger_factory=structlog.PrintLoggerFactory(log_file),
+                        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    logging.getLogger().addHandler(logging.FileHandler(work / "bench.log"))
+    logging.getLogger().setLevel(logging.WARNING)
     broker = start_test_broker(work)
     cluster = PostgresCluster(work / "pg") if args.db == "postgres" else None
 
@@ -249,6 +260,7 @@ def main() -> None:
               f"{pct(values, 50) / base50:8.2f}")
     allv = [v for vs in lat.values() for v in vs]
     print(f"{'all three projections: mean (ms)':58} {statistics.mean(allv):12.1f}")
+    print(f"logs: {work / 'bench.log'}")
 
 
 if __name__ == "__main__":

@@ -7,11 +7,15 @@ uvicorn processes started by ``python -m shared.cli serve`` exactly as ``make ru
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 
 import httpx
 import pytest
 
+from shared.config import REPO_ROOT
 from tests.factories import enterprise_body
 from tests.harness import auth, scrape, wait_for
 from tests.kafka_utils import header, read_topic
@@ -70,6 +74,11 @@ def test_crash_between_commit_and_publish_still_delivers_once(stack_factory):
     time.sleep(1.0)
     assert deliveries(stack, uscc) == []          # nothing was published before the crash
     assert not any(projected(stack, s, uscc) for s in CONSUMERS)
+    backlog = subprocess.run(  # what the on-call engineer sees meanwhile
+        [sys.executable, "-m", "shared.cli", "outbox", "registry"], capture_output=True,
+        text=True, cwd=REPO_ROOT, check=True,
+        env={**os.environ, "REGISTRY_DATABASE_URL": stack["registry"].database_url}).stdout
+    assert "backlog=1 " in backlog, backlog
 
     stack["registry"].extra_env = {}
     stack["registry"].start().wait_healthy()       # relay on: the committed row goes out
