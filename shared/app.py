@@ -4,7 +4,8 @@ health endpoints, outbox relay and consumers. Engines and clients live in the li
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -12,7 +13,7 @@ import structlog
 from aiokafka.client import AIOKafkaClient
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session as SyncSession
 
 from shared.config import ServiceSettings
@@ -28,11 +29,25 @@ from shared.outbox import KernelTables, OutboxRelay
 log = structlog.get_logger("ipbridge.app")
 
 
+@dataclass(frozen=True)
+class PeriodicTask:
+    """A job the service runs on a timer (e.g. the qualification expiry sweep).
+
+    ``run`` receives the service's sessionmaker; it owns its transaction (commit inside) and
+    must be idempotent, since every replica runs it.
+    """
+
+    name: str
+    interval_s: float
+    run: Callable[[async_sessionmaker[AsyncSession]], Awaitable[Any]]
+
+
 class ServiceRuntime:
-    """What the lifespan owns: engine, sessions, relay, consumers, Kafka clients."""
+    """What the lifespan owns: engine, sessions, relay, consumers, Kafka clients, timers."""
 
     def __init__(self, settings: ServiceSettings, tables: KernelTables,
-                 handlers: dict[str, Handler]) -> None:
+                 handlers: dict[str, Handler],
+                 periodic: Sequence[PeriodicTask] = ()) -> None:
         self.settings = settings
         self.engine = create_engine(settings.database_url)
         session_class = type(f"{settings.service_name.capitalize()}Session", (SyncSession,), {})
@@ -55,6 +70,8 @@ class ServiceRuntime:
         self._producer_lock = asyncio.Lock()
         self._metadata_client: AIOKafkaClient | None = None
         self._tasks: list[asyncio.Task] = []
+        self._periodic = list(periodic)
+        self._stopping = asyncio.Event()
 
     async def producer(self):
         """A started producer for DLQ writes (created on first use, retried by callers)."""
@@ -89,10 +106,28 @@ class ServiceRuntime:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         if self.consumer is not None and self.settings.consumers_enabled:
             self._tasks.append(asyncio.create_task(self.consumer.run(), name="event-consumer"))
+        for job in self._periodic:
+            self._tasks.append(asyncio.create_task(self._every(job), name=job.name))
         await self.relay.refresh_backlog()
+
+    async def _every(self, job: PeriodicTask) -> None:
+        while not self._stopping.is_set():
+            try:
+                result = await job.run(self.sessionmaker)
+                log.info("periodic.done", task=job.name, result=result)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("periodic.failed", task=job.name, error=str(exc),
+                          error_type=type(exc).__name__)
+            try:
+                await asyncio.wait_for(self._stopping.wait(), job.interval_s)
+            except TimeoutError:
+                pass
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Finish the handler in progress, commit offsets, leave the group, flush, close."""
+        self._stopping.set()
         if self.consumer is not None:
             await self.consumer.stop()
         await self.relay.stop()
@@ -132,14 +167,15 @@ def _db_unavailable_handler(app: FastAPI) -> None:
 def create_service_app(
     *, settings: ServiceSettings, title: str, description: str, version: str,
     tables: KernelTables, routers: Sequence[APIRouter], handlers: dict[str, Handler] | None = None,
-    openapi_tags: list[dict[str, Any]] | None = None,
+    periodic: Sequence[PeriodicTask] = (), openapi_tags: list[dict[str, Any]] | None = None,
+    on_startup: Callable[[FastAPI], None] | None = None,
 ) -> FastAPI:
     """Assemble a service: routers under /v1, health at the root, relay and consumers in lifespan."""
     configure_logging(settings.service_name, json=settings.log_json, level=settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        runtime = ServiceRuntime(settings, tables, handlers or {})
+        runtime = ServiceRuntime(settings, tables, handlers or {}, periodic)
         app.state.runtime = runtime
         app.state.sessionmaker = runtime.sessionmaker
         await runtime.start()
@@ -156,6 +192,8 @@ def create_service_app(
                   responses={401: {"description": "Missing or invalid bearer token (problem+json)"},
                              403: {"description": "Department or scope not allowed (problem+json)"}})
     app.state.settings = settings
+    if on_startup is not None:
+        on_startup(app)  # e.g. load and validate policy packs: a bad pack stops the start
     install_error_handlers(app)
     _db_unavailable_handler(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -188,4 +226,4 @@ async def get_session(request: Request):
 
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
-__all__ = ["DbSession", "ServiceRuntime", "create_service_app", "get_session"]
+__all__ = ["DbSession", "PeriodicTask", "ServiceRuntime", "create_service_app", "get_session"]

@@ -31,7 +31,7 @@ DEPARTMENTS = (
 #: Default scopes a dev token gets per department (production tokens come from the IdP).
 DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
     "market_regulation": ("enterprises:read", "enterprises:write", "ip:write", "pool:write",
-                          "rewards:decide"),
+                          "qualifications:write", "rewards:decide"),
     "miit": ("enterprises:read", "qualifications:write"),
     "science_tech": ("enterprises:read", "qualifications:write"),
     "private_economy": ("enterprises:read", "qualifications:write"),
@@ -40,7 +40,7 @@ DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
     "csrc": ("enterprises:read", "equity:write"),
     "credit": ("enterprises:read", "creditflags:write"),
     "bank": ("enterprises:read", "whitelist:read", "loans:write"),
-    "enterprise": ("enterprises:read:own", "claims:write", "demands:write"),
+    "enterprise": ("enterprises:read:own", "products:write", "claims:write", "demands:write"),
     "university": ("enterprises:read:own", "licenses:write"),
     "auditor": ("enterprises:read", "stats:read", "audit:read"),
     "ops": ("ops",),

@@ -39,7 +39,7 @@ def _services(target: str) -> tuple[str, ...]:
 
 @app.command()
 def migrate(service: Annotated[str, typer.Argument(help="registry|financing|matching|rewards|all")]
-            = "all", revision: str = "head") -> None:
+            = "all", revision: str = "heads") -> None:
     """Apply each service's Alembic migrations to its own database."""
     from shared.migrate import upgrade
 

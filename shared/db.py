@@ -6,7 +6,8 @@ commits or rolls back. Domain services only ``add`` and ``flush``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -35,6 +36,14 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def today_cn() -> date:
+    """Today's date in China: policy periods and validity dates are counted in local days."""
+    return datetime.now(CHINA_TZ).date()
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -111,6 +111,34 @@ class Forbidden(ProblemError):
     title = "Not allowed for this caller"
 
 
+class PreconditionFailed(ProblemError):
+    """The ``If-Match`` ETag is stale: someone changed the record since it was read (412)."""
+
+    status = 412
+    slug = "precondition-failed"
+    title = "The record changed since it was read"
+
+
+class PreconditionRequired(ProblemError):
+    """An update without ``If-Match`` (428): read the record, then send its ETag."""
+
+    status = 428
+    slug = "precondition-required"
+    title = "If-Match required"
+
+
+def check_if_match(if_match: str | None, current_etag: str) -> None:
+    """Optimistic concurrency for updates: 428 without If-Match, 412 when it is stale."""
+    if not if_match:
+        raise PreconditionRequired("send If-Match with the ETag from your last read",
+                                   detail_zh="更新需携带 If-Match（上次读取时的 ETag）")
+    tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
+    if "*" not in tags and current_etag not in tags:
+        raise PreconditionFailed(f"If-Match {if_match} does not match the current ETag "
+                                 f"{current_etag}; re-read and retry",
+                                 detail_zh="记录已被修改，请重新读取后再提交", current_etag=current_etag)
+
+
 class PayloadTooLarge(ProblemError):
     status = 413
     slug = "payload-too-large"

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.db import UTCDateTime, is_sqlite, utcnow
 from shared.events.catalogue import event_type, validate_payload
 from shared.events.envelope import CloudEvent
+from shared.idempotency import idempotency_table
 from shared.logging import current_correlation_id
 from shared.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, PUBLISH_FAILURES
 
@@ -35,10 +36,11 @@ _PENDING_FLAG = "ipbridge_outbox_pending"
 class KernelTables:
     outbox: sa.Table
     inbox: sa.Table
+    idempotency: sa.Table
 
 
 def kernel_tables(metadata: sa.MetaData) -> KernelTables:
-    """Declare the outbox and inbox tables on a service's metadata (each service has its own DB)."""
+    """Declare the outbox, inbox and idempotency-key tables on a service's metadata."""
     outbox = sa.Table(
         "outbox", metadata,
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
@@ -66,22 +68,40 @@ def kernel_tables(metadata: sa.MetaData) -> KernelTables:
         sa.Column("correlation_id", sa.String(64), nullable=True),
         sa.Column("handled_at", UTCDateTime(), nullable=False),
     )
-    return KernelTables(outbox=outbox, inbox=inbox)
+    return KernelTables(outbox=outbox, inbox=inbox, idempotency=idempotency_table(metadata))
+
+
+def _outbox_row(name: str, key: str, subject: str, data: dict[str, Any]
+                ) -> tuple[dict[str, Any], CloudEvent]:
+    etype = event_type(name)
+    validate_payload(name, data)
+    cloud_event = CloudEvent(type=name, source=etype.source, subject=subject, data=data,
+                             dataschema=etype.dataschema, correlationid=current_correlation_id())
+    row = dict(event_id=cloud_event.id, topic=etype.topic, message_key=key, event_type=name,
+               headers=json.dumps([[k, v.decode()] for k, v in cloud_event.headers()],
+                                  ensure_ascii=False),
+               payload=cloud_event.body().decode(), created_at=utcnow())
+    return row, cloud_event
 
 
 async def emit(session: AsyncSession, outbox: sa.Table, name: str, *, key: str, subject: str,
                data: dict[str, Any]) -> CloudEvent:
     """Validate and add an event to the outbox in the caller's transaction (no commit here)."""
-    etype = event_type(name)
-    validate_payload(name, data)
-    cloud_event = CloudEvent(type=name, source=etype.source, subject=subject, data=data,
-                             dataschema=etype.dataschema, correlationid=current_correlation_id())
-    await session.execute(sa.insert(outbox).values(
-        event_id=cloud_event.id, topic=etype.topic, message_key=key, event_type=name,
-        headers=json.dumps([[k, v.decode()] for k, v in cloud_event.headers()], ensure_ascii=False),
-        payload=cloud_event.body().decode(), created_at=utcnow()))
+    row, cloud_event = _outbox_row(name, key, subject, data)
+    await session.execute(sa.insert(outbox).values(row))
     session.info[_PENDING_FLAG] = True
     return cloud_event
+
+
+async def emit_many(session: AsyncSession, outbox: sa.Table,
+                    events: list[tuple[str, str, str, dict[str, Any]]]) -> int:
+    """``emit`` for bulk work: (type, key, subject, data) tuples in one multi-row insert."""
+    if not events:
+        return 0
+    rows = [_outbox_row(name, key, subject, data)[0] for name, key, subject, data in events]
+    await session.execute(sa.insert(outbox), rows)
+    session.info[_PENDING_FLAG] = True
+    return len(rows)
 
 
 class OutboxRelay:

@@ -38,6 +38,8 @@ def enterprise_projection_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("industry_code", sa.String(5), nullable=True),
         sa.Column("ownership", sa.String(20), nullable=True),
         sa.Column("founded_on", sa.Date, nullable=True),
+        sa.Column("size_class", sa.String(10), nullable=True,
+                  comment="SME size class as classified by the registry"),
         sa.Column("revision", sa.Integer, nullable=False),
         sa.Column("last_event_id", sa.String(64), nullable=False),
         sa.Column("source_time", sa.String(40), nullable=True),
@@ -59,6 +61,7 @@ async def apply_enterprise_event(table: sa.Table, session: AsyncSession, event: 
         "province_code": data.get("province_code"), "industry_code": data.get("industry_code"),
         "ownership": data.get("ownership"),
         "founded_on": date.fromisoformat(data["founded_on"]) if data.get("founded_on") else None,
+        "size_class": data.get("size_class"),
         "revision": data["revision"], "last_event_id": event.id, "source_time": event.time,
         "projected_at": utcnow(),
     }
@@ -81,6 +84,7 @@ class EnterpriseProjectionRead(BaseModel):
     industry_code: str | None = Field(None, description="GB/T 4754-2017 code")
     ownership: str | None = None
     founded_on: date | None = None
+    size_class: str | None = Field(None, description="large | medium | small | micro")
     revision: int = Field(description="Registry revision this view reflects")
     last_event_id: str = Field(description="CloudEvents id of the last applied event")
     projected_at: datetime

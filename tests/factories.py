@@ -30,6 +30,10 @@ def enterprise_body(uscc: str | None = None, **overrides) -> dict:
         "industry_code": "C3985",
         "ownership": "private",
         "founded_on": "2016-05-20",
+        # a manufacturer of 120 people and 3,500 万元 revenue: small (RULES §6.2, industry)
+        "employees": 120,
+        "revenue_10k_cny": "3500",
+        "figures_year": 2025,
     }
     body.update(overrides)
     return body

@@ -57,6 +57,7 @@ def test_registration_fans_out_to_three_consumer_groups(stack_factory):
     for service, view in views.items():
         assert view["name"] == body["name"] and view["revision"] == 1, service
         assert view["region_code"] == "140200" and view["province_code"] == "14"
+        assert view["size_class"] == "small"  # classified by the registry, carried by the event
     assert len({v["last_event_id"] for v in views.values()}) == 1  # one event, three groups
     # unknown enterprises are 404 problem+json in every projection
     missing = httpx.get(f"{stack['matching'].url}/v1/enterprises/{'9' * 18}",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Ownership(StrEnum):
@@ -16,7 +18,23 @@ class Ownership(StrEnum):
     collective = "collective"
 
 
-class EnterpriseCreate(BaseModel):
+class _Figures(BaseModel):
+    employees: int | None = Field(None, ge=0, le=10_000_000, description="从业人员 (persons)")
+    revenue_10k_cny: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2,
+                                            description="营业收入, 万元 (10,000 CNY)")
+    total_assets_10k_cny: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2,
+                                                 description="资产总额, 万元 (10,000 CNY)")
+    figures_year: int | None = Field(None, ge=1949, le=2100,
+                                     description="The year the figures refer to")
+
+    @field_validator("revenue_10k_cny", "total_assets_10k_cny")
+    @classmethod
+    def _cents(cls, value: Decimal | None) -> Decimal | None:
+        """万元 amounts are kept to two decimals, the same in the basis, the DB and events."""
+        return None if value is None else value.quantize(Decimal("0.01"))
+
+
+class EnterpriseCreate(_Figures):
     """Register an enterprise (market regulation bureau)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -37,9 +55,19 @@ class EnterpriseCreate(BaseModel):
                     "character (e.g. early Fujian pilot codes); the reason is recorded")
 
 
-class EnterpriseRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class EnterpriseUpdate(_Figures):
+    """Change registered facts; send only what changes (``If-Match`` with the ETag required)."""
 
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    region_code: str | None = None
+    industry_code: str | None = None
+    ownership: Ownership | None = None
+    founded_on: date | None = None
+
+
+class EnterpriseRead(BaseModel):
     uscc: str
     name: str
     region_code: str | None
@@ -49,8 +77,20 @@ class EnterpriseRead(BaseModel):
     industry_section: str | None
     ownership: str | None
     founded_on: date | None
+    employees: int | None
+    revenue_10k_cny: Decimal | None
+    total_assets_10k_cny: Decimal | None
+    figures_year: int | None
+    size_class: str | None = Field(description="large | medium | small | micro; null when the "
+                                               "figures or industry do not allow a decision")
+    size_basis: dict[str, Any] | None = Field(description="Why: rules checked, figures, clause")
     uscc_warnings: list[str] = Field(default_factory=list,
                                      description="Non-fatal findings of USCC validation")
     revision: int
     created_at: datetime
     updated_at: datetime
+
+
+class EnterprisePage(BaseModel):
+    items: list[EnterpriseRead]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end")
