@@ -13,13 +13,14 @@ import structlog
 from aiokafka.client import AIOKafkaClient
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import exc as orm_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session as SyncSession
 
 from shared.config import ServiceSettings
 from shared.consumer import EventConsumer, Handler
 from shared.db import create_engine, create_sessionmaker
-from shared.errors import Conflict, install_error_handlers, problem_response, problem_type
+from shared.errors import Conflict, PreconditionFailed, install_error_handlers, problem_response, problem_type
 from shared.health import router as health_router
 from shared.kafka import make_consumer, make_producer
 from shared.logging import configure_logging
@@ -150,8 +151,28 @@ class ServiceRuntime:
         await self.engine.dispose()
 
 
+_UNAVAILABLE_MARKERS = ("database is locked", "unable to open database", "could not connect",
+                        "connection refused", "connection was closed", "server closed the connection",
+                        "terminating connection", "timeout", "the database system is")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached right now (retry), as opposed to a schema or query bug."""
+    if isinstance(exc, (ConnectionError, sa_exc.TimeoutError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc.orig, (OSError, ConnectionError)):
+            return True
+        text = str(exc.orig).lower()
+        return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)) and any(
+            m in text for m in _UNAVAILABLE_MARKERS)
+    return False
+
+
 def _db_unavailable_handler(app: FastAPI) -> None:
     async def handler(request: Request, exc: Exception):
+        if not is_unavailable(exc):
+            raise exc  # e.g. "no such column": a bug (missing migration), rendered as 500
         log.warning("db.unavailable", error=str(exc)[:300], error_type=type(exc).__name__)
         return problem_response({
             "type": problem_type("service-unavailable"), "title": "Temporarily unavailable",
@@ -204,6 +225,14 @@ def create_service_app(
     return app
 
 
+def is_unique_violation(exc: sa_exc.IntegrityError) -> bool:
+    """A duplicate key (concurrent create): SQLSTATE 23505 on PostgreSQL, UNIQUE on SQLite."""
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None),
+                                                      "sqlstate", None)
+    return code == "23505" or "UNIQUE constraint failed" in str(orig)
+
+
 async def get_session(request: Request):
     """One session per request; commit on success, roll back on error (the edge's transaction).
 
@@ -215,8 +244,15 @@ async def get_session(request: Request):
         try:
             yield session
             await session.commit()
+        except orm_exc.StaleDataError as exc:
+            await session.rollback()
+            raise PreconditionFailed("the record changed while this request was writing it; "
+                                     "re-read and retry",
+                                     detail_zh="记录已被并发修改，请重新读取后重试") from exc
         except sa_exc.IntegrityError as exc:
             await session.rollback()
+            if not is_unique_violation(exc):
+                raise  # a foreign-key or NOT NULL violation is a bug: 500, logged
             raise Conflict("a concurrent write changed the same record; re-read and retry",
                            detail_zh="并发写入冲突，请重新读取后重试") from exc
         except BaseException:

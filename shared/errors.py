@@ -61,8 +61,8 @@ class ProblemError(Exception):
             body["instance"] = instance
         if self.errors:
             body["errors"] = self.errors
-        body.update(self.extra)
-        return body
+        # Extension members never overwrite the standard ones (RFC 9457 §3.2).
+        return {k: v for k, v in self.extra.items() if k not in body} | body
 
 
 class InvalidInput(ProblemError):

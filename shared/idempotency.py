@@ -4,7 +4,7 @@ The first request with a key stores its response in the same transaction as its 
 retry with the same key and the same body gets that stored response again (header
 ``Idempotent-Replayed: true``) and changes nothing. The same key with a different body is 422;
 two concurrent requests with one key: the second's commit fails on the key and gets 409.
-Keys are scoped to the caller (token subject) and the route.
+Keys are scoped to the caller (token subject), the method and the concrete path.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ async def begin(session: AsyncSession, table: sa.Table, request: Request, caller
     key = request.headers.get(HEADER)
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
     digest = hashlib.sha256(canonical.encode()).hexdigest()
-    scope = f"{caller.subject}|{request.method} {request.scope.get('route').path}"
+    scope = f"{caller.subject}|{request.method} {request.url.path}"
     if key is None:
         return IdempotentRequest(table, scope, None, digest)
     if not key.strip() or len(key) > MAX_KEY_LENGTH:

@@ -1,14 +1,20 @@
-"""Identifiers: the Unified Social Credit Code (统一社会信用代码, GB 32100-2015).
+"""Identifiers: the Unified Social Credit Code (统一社会信用代码, GB 32100-2015), Chinese patent
+application numbers (专利申请号, ZC 0006-2003) and IPC symbols.
 
-Rules: ../shared/domain/RULES.md §1. Two different value tables are involved: the 31-symbol set
-of GB 32100 for the check character at position 18, and the 36-symbol table of GB 11714-1997
-for the organisation-code check character at position 17.
+Rules: ../shared/domain/RULES.md §1 and §2. Two different value tables are involved in the USCC:
+the 31-symbol set of GB 32100 for the check character at position 18, and the 36-symbol table of
+GB 11714-1997 for the organisation-code check character at position 17.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+_CHINA = ZoneInfo("Asia/Shanghai")
 
 #: GB 32100 §1.2: digits and upper-case letters except I, O, S, V, Z; value = index.
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -188,3 +194,195 @@ def validate_industry_code(raw: str) -> tuple[str, str]:
                                 f"{letter} (2002-edition letters?)",
                                 f"大类 {digits[:2]} 属于门类 {section}，不是 {letter}")
     return section + digits, section
+
+
+# --- Chinese patent application numbers (RULES.md §2) --------------------------------------------
+
+#: §2.1: the type digit (5th of 12, 3rd of 8) → kind of application.
+PATENT_KINDS: dict[str, str] = {
+    "1": "invention", "2": "utility_model", "3": "design",
+    "8": "pct_invention", "9": "pct_utility_model",
+}
+PATENT_KIND_ZH = {"invention": "发明", "utility_model": "实用新型", "design": "外观设计",
+                  "pct_invention": "进入中国国家阶段的PCT发明",
+                  "pct_utility_model": "进入中国国家阶段的PCT实用新型"}
+#: ZC 0006-2003 weights on digits 1..12; the first eight are the pre-2003 weights (§2.2).
+APPLICATION_NO_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+# re.ASCII: \d would otherwise match Arabic-Indic and other digits that NFKC keeps.
+_APPLICATION_NO = re.compile(r"^(?P<digits>\d{12}|\d{8})(?P<dot>\.?)(?P<check>[0-9X])$", re.ASCII)
+#: §2.1 presentation: single spaces only between year, type and serial (after an optional prefix).
+_STANDARD_SPACING = re.compile(r"^(?:(?:ZL|CN) ?)?(?:\d{4} ?\d ?\d{7}|\d{2} ?\d ?\d{5})\.?[0-9X]?$",
+                               re.ASCII)
+
+
+@dataclass(frozen=True)
+class PatentNumber:
+    """A validated application number (申请号) in canonical form, e.g. ``202410123456.0``.
+
+    ``canonical`` is 12 digits, a dot and the check char (since 2003-10-01); 8 digits, a dot and
+    the check char (1989 – Sept 2003); or 8 bare digits (1985 – 1988, which had no check char).
+    """
+
+    canonical: str
+    kind: str
+    year: int
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def digits(self) -> str:
+        return self.canonical.split(".")[0]
+
+    @property
+    def check_char(self) -> str | None:
+        return self.canonical.split(".")[1] if "." in self.canonical else None
+
+    @property
+    def patent_no(self) -> str:
+        """The patent number printed on certificates (专利号): ``ZL`` + the application number."""
+        return f"ZL{self.canonical}"
+
+    @property
+    def is_invention(self) -> bool:
+        return self.kind in ("invention", "pct_invention")
+
+
+def application_check_char(digits: str) -> str:
+    """The check char of a 12-digit (ZC 0006-2003) or 8-digit (1989-2003) application number."""
+    if len(digits) not in (8, 12) or not (digits.isascii() and digits.isdigit()):
+        raise ValueError("8 or 12 ASCII digits expected")
+    r = sum(int(d) * w for d, w in zip(digits, APPLICATION_NO_WEIGHTS)) % 11
+    return "X" if r == 10 else str(r)
+
+
+def _patent_text(raw: str) -> str:
+    # NFKC folds full-width digits, letters, dot and spaces; the ideographic full stop is not
+    # folded by NFKC but is what a Chinese IME types for a dot.
+    return unicodedata.normalize("NFKC", raw).replace("。", ".").strip().upper()
+
+
+def validate_application_no(raw: str, *, today: date | None = None) -> PatentNumber:
+    """Validate and canonicalise a Chinese patent application number (RULES.md §2.1, §2.2).
+
+    Accepts the messy forms found in real data: a ``ZL`` (patent number) or ``CN`` prefix,
+    spaces, a missing dot before the check char, full-width characters, lower-case ``x``.
+    Raises :class:`InvalidIdentifier`; a wrong check char names the one expected.
+    """
+    today = today or datetime.now(_CHINA).date()
+    text = _patent_text(raw or "")
+    if not text:
+        raise InvalidIdentifier("application_no.empty", "the application number is empty",
+                                "申请号为空")
+    warnings: list[str] = []
+    if any(c.isspace() for c in text) and not _STANDARD_SPACING.match(" ".join(text.split())):
+        warnings.append("application_no.spacing: spaces inside the serial or around the dot "
+                        "are not standard (ZC 0006-2003); they were removed")
+    compact = "".join(text.split())
+    for prefix in ("ZL", "CN"):
+        if compact.startswith(prefix):
+            compact = compact[len(prefix):]
+            break
+    match = _APPLICATION_NO.match(compact)
+    if match is None:
+        bare = compact.rstrip(".")
+        if bare.isascii() and bare.isdigit() and len(bare) == 12:
+            expected = application_check_char(bare)
+            raise InvalidIdentifier(
+                "application_no.check_char_missing",
+                f"the check character is missing; ZC 0006-2003 gives {expected!r} "
+                f"({bare}.{expected})",
+                f"缺少校验位，按 ZC 0006-2003 应为 {expected}（{bare}.{expected}）")
+        if bare.isascii() and bare.isdigit() and len(bare) == 8:
+            match = None  # handled below: valid only for 1985-1988
+        else:
+            raise InvalidIdentifier(
+                "application_no.format",
+                "an application number is 12 digits, a dot and a check char (202410123456.0), "
+                "or 8 digits and a check char before Oct 2003 (98101234.5); a ZL/CN prefix, "
+                "spaces and full-width characters are accepted",
+                "申请号应为12位数字加小数点和校验位（如 202410123456.0），2003年10月前为8位数字加校验位")
+        digits, check = bare, None
+    else:
+        digits, check = match["digits"], match["check"]
+    if len(digits) == 12:
+        year = int(digits[:4])
+        kind_digit = digits[4]
+        if not 2003 <= year <= today.year:
+            raise InvalidIdentifier(
+                "application_no.year",
+                f"year {year} is outside 2003-{today.year} (12-digit numbers began on 2003-10-01)",
+                f"申请年份 {year} 不在 2003-{today.year} 范围内")
+    else:
+        yy = int(digits[:2])
+        if not (yy >= 85 or yy <= 3):
+            raise InvalidIdentifier(
+                "application_no.year",
+                f"year {digits[:2]!r} of an 8-digit number must be 85-99 or 00-03 (1985 - 2003)",
+                f"8位申请号的年份 {digits[:2]} 应为 85-99 或 00-03")
+        year = 1900 + yy if yy >= 85 else 2000 + yy
+        kind_digit = digits[2]
+    if kind_digit not in PATENT_KINDS:
+        raise InvalidIdentifier(
+            "application_no.kind",
+            f"type digit {kind_digit!r} is not 1 (invention), 2 (utility model), 3 (design), "
+            "8 (PCT invention) or 9 (PCT utility model)",
+            f"申请种类号 {kind_digit} 无效（应为1、2、3、8、9）")
+    kind = PATENT_KINDS[kind_digit]
+    if len(digits) == 8 and year <= 1988:
+        # §2.2: 1985-1988 numbers carried no check char.
+        if check is not None:
+            warnings.append(f"application_no.no_check_char: numbers of {year} carry no check "
+                            f"character; {check!r} was dropped")
+        return PatentNumber(canonical=digits, kind=kind, year=year, warnings=warnings)
+    expected = application_check_char(digits)
+    if check is None:
+        raise InvalidIdentifier(
+            "application_no.check_char_missing",
+            f"the check character is missing; the rule gives {expected!r} ({digits}.{expected})",
+            f"缺少校验位，应为 {expected}（{digits}.{expected}）")
+    if check != expected:
+        message = (f"check character is {check!r} but "
+                   f"{'ZC 0006-2003' if len(digits) == 12 else 'the 8-digit rule'} gives "
+                   f"{expected!r} ({digits}.{expected})")
+        if len(digits) == 8 and year < 1993:
+            # §2.2: one published 1989 example does not satisfy the rule; warn, keep as given.
+            warnings.append(f"application_no.check_char (pre-1993, kept): {message}")
+        else:
+            raise InvalidIdentifier("application_no.check_char", message,
+                                    f"校验位为 {check}，按规则应为 {expected}（{digits}.{expected}）")
+    return PatentNumber(canonical=f"{digits}.{check}", kind=kind, year=year, warnings=warnings)
+
+
+# --- International Patent Classification symbols ------------------------------------------------
+
+_IPC = re.compile(r"^(?P<section>[A-Z])(?P<cls>\d{2})(?P<subclass>[A-Z])"
+                  r"(?P<main>\d{1,4})/(?P<sub>\d{2,6})$", re.ASCII)
+#: A trailing IPC version indicator as printed by CNIPA, e.g. ``H01M10/0525(2010.01)``.
+_IPC_VERSION = re.compile(r"\(\d{4}\.\d{2}\)$", re.ASCII)
+
+
+def validate_ipc(raw: str) -> str:
+    """Validate an IPC symbol and return it as ``H01M 10/0525`` (one space before the group).
+
+    Section A-H, class 2 digits, subclass letter, main group 1-4 digits, '/', subgroup 2-6
+    digits. Spacing, full-width characters, lower case and a trailing version indicator
+    ``(2010.01)`` are normalised; leading zeros of the main group are dropped.
+    """
+    text = "".join(unicodedata.normalize("NFKC", raw or "").upper().split())
+    text = _IPC_VERSION.sub("", text)
+    match = _IPC.match(text)
+    if match is None:
+        raise InvalidIdentifier(
+            "ipc.format",
+            f"{raw!r} is not an IPC symbol: section letter, 2-digit class, subclass letter, "
+            "main group of 1-4 digits, '/', subgroup of 2-6 digits (e.g. H01M 10/0525)",
+            "IPC分类号格式应为：部、2位大类、小类字母、1-4位大组、/、2-6位小组（如 H01M 10/0525）")
+    if match["section"] not in "ABCDEFGH":
+        raise InvalidIdentifier(
+            "ipc.section", f"section {match['section']!r} does not exist (IPC sections are A-H)",
+            f"IPC部 {match['section']} 不存在（应为A-H）")
+    if match["cls"] == "00" or int(match["main"]) == 0:
+        raise InvalidIdentifier("ipc.format",
+                                f"{raw!r}: class and main group start at 01 and 1",
+                                "IPC大类和大组不能为0")
+    return (f"{match['section']}{match['cls']}{match['subclass']} "
+            f"{int(match['main'])}/{match['sub']}")

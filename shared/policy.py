@@ -39,7 +39,8 @@ class PolicyPack(BaseModel, Generic[T]):
     title: str
     effective_from: date
     effective_to: date | None = None
-    verified: bool = Field(True, description="False where a figure is not confirmed (RULES [U])")
+    verified: bool = Field(description="Required: false where a figure is not confirmed "
+                                       "(RULES [U]); a pack never counts as verified by default")
     sources: list[PolicySource] = Field(min_length=1)
     data: T
 
@@ -80,7 +81,13 @@ class PackSet(Generic[T]):
     def __init__(self, packs: list[PolicyPack[T]]) -> None:
         if not packs:
             raise PolicyPackError("no policy pack found")
-        self.packs = sorted(packs, key=lambda p: (p.effective_from, p.version))
+        self.packs = sorted(packs, key=lambda p: (p.jurisdiction, p.effective_from, p.version))
+        for a, b in zip(self.packs, self.packs[1:]):
+            if a.jurisdiction == b.jurisdiction and (a.effective_to is None
+                                                     or a.effective_to >= b.effective_from):
+                raise PolicyPackError(
+                    f"{a.id}@v{a.version} and {b.id}@v{b.version} are both in force on "
+                    f"{b.effective_from.isoformat()} for {a.jurisdiction}; set effective_to")
 
     @classmethod
     def load(cls, directory: Path, pattern: str, data_model: type[T]) -> "PackSet[T]":
@@ -90,4 +97,4 @@ class PackSet(Generic[T]):
         candidates = [p for p in self.packs if p.jurisdiction == jurisdiction and p.in_force(on)]
         if not candidates:
             raise LookupError(f"no {jurisdiction} policy pack in force on {on.isoformat()}")
-        return candidates[-1]
+        return candidates[0]

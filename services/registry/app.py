@@ -5,8 +5,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.registry.config import RegistrySettings
-from services.registry.db import KERNEL
+from services.registry.creditflags.router import router as creditflags_router
 from services.registry.enterprises.router import router as enterprises_router
+from services.registry.patents.router import router as patents_router
+from services.registry.products.router import router as products_router
+from services.registry.qualifications.router import router as qualifications_router
+from services.registry.db import KERNEL
+from services.registry.enterprises.sizing import size_packs
+from services.registry.patents import service as patents_service
+from services.registry.patents.high_value import high_value_packs
+from services.registry.patents.rules import term_packs
+from services.registry.qualifications import service as qualifications_service
 from shared.app import create_service_app
 
 DESCRIPTION = """
@@ -17,7 +26,18 @@ model-enterprise cultivation pool. Every change is published on `registry.enterp
 """
 
 
+def load_policy_packs(_app: FastAPI | None = None) -> None:
+    """Load and validate every registry policy pack: a bad pack stops the start, named."""
+    size_packs()
+    qualifications_service.load_packs()
+    high_value_packs()
+    term_packs()
+
+
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings or RegistrySettings(), title="ipbridge registry", version="0.1.0",
-        description=DESCRIPTION, tables=KERNEL, routers=[enterprises_router])
+        description=DESCRIPTION, tables=KERNEL, on_startup=load_policy_packs,
+        periodic=[*qualifications_service.PERIODIC_TASKS, *patents_service.PERIODIC_TASKS],
+        routers=[enterprises_router, qualifications_router, creditflags_router, patents_router,
+                 products_router])

@@ -52,7 +52,9 @@ def build() -> dict[str, Any]:
                 "headers": {"$ref": "#/components/schemas/CloudEventHeaders"},
                 "payload": {"$ref": f"#/components/schemas/{name}"},
                 "bindings": {"kafka": {"key": {"type": "string",
-                                               "description": "USCC of the enterprise concerned"}}},
+                                               "description": "USCC of the enterprise concerned; for "
+                                                              "IP with no owner USCC, the "
+                                                              "application or registration number"}}},
             }
             refs[name] = {"$ref": f"#/components/messages/{name}"}
         channel_id = topic.name.replace(".", "_")
@@ -79,8 +81,9 @@ def build() -> dict[str, Any]:
         "info": {"title": "ipbridge events", "version": "1.0.0",
                  "description": "Generated from shared/events/catalogue.py; do not edit by hand. "
                                 "Every message is a CloudEvent in Kafka binary mode; the Kafka "
-                                "key is the USCC of the enterprise concerned, so everything "
-                                "about one enterprise on one topic is ordered."},
+                                "key is the USCC of the enterprise concerned (for a patent or "
+                                "mark with no owner USCC, its number), so everything about one "
+                                "enterprise on one topic is ordered."},
         "defaultContentType": "application/json",
         "servers": {
             "local": {"host": "127.0.0.1:9092", "protocol": "kafka",

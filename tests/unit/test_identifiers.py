@@ -155,6 +155,19 @@ def test_every_wrong_check_char_is_rejected(first17):
         assert rule_of(excinfo) == "uscc.check_character"
 
 
+@settings(max_examples=300)
+@given(valid_uscc, st.integers(min_value=0, max_value=16), st.sampled_from(REF_SYMBOLS))
+def test_any_single_substitution_is_caught(code, position, symbol):
+    """Weights 3^i are non-zero mod the prime 31, so changing any one of positions 1-17 changes
+    the check: a mistyped code is never accepted as another valid code."""
+    if code[position] == symbol or (2 <= position <= 7 and not symbol.isdigit()):
+        return
+    mutated = code[:position] + symbol + code[position + 1:]
+    with pytest.raises(InvalidIdentifier) as excinfo:
+        validate_uscc(mutated)
+    assert rule_of(excinfo) == "uscc.check_character"
+
+
 @settings(max_examples=200)
 @given(valid_uscc)
 def test_accepted_codes_fit_the_event_contract(code):
