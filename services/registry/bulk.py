@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, ProblemError
 
 ERROR_COLUMNS = ["line", "key", "field", "rule", "message"]
 
@@ -58,9 +58,11 @@ class Importer(Protocol):
 
     def key(self, record: Any) -> str: ...
 
-    async def apply(self, session: AsyncSession, records: list[Any]) -> tuple[int, int, int]:
-        """Insert new, update changed, skip equal records; returns (inserted, updated, unchanged).
-        Duplicated keys within a batch are resolved by the caller (last wins is refused)."""
+    async def apply(self, session: AsyncSession, records: list[Any]
+                    ) -> tuple[int, int, int, dict[str, Exception]]:
+        """Insert new, update changed, skip equal records; returns (inserted, updated, unchanged,
+        {key: error} for records refused by rules that need the database). A refused record
+        must leave nothing written. Duplicate keys within a batch never reach here."""
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
@@ -97,6 +99,8 @@ def _errors_of(line: int, key: str, exc: Exception) -> list[RowError]:
                          e["msg"]) for e in exc.errors()]
     if isinstance(exc, InvalidInput) and exc.errors:
         return [RowError(line, key, e["field"], e["rule"], e["message"]) for e in exc.errors]
+    if isinstance(exc, ProblemError):
+        return [RowError(line, key, "row", exc.slug, exc.detail)]
     return [RowError(line, key, "row", type(exc).__name__, str(exc))]
 
 
@@ -111,7 +115,10 @@ async def run_import(path: Path, importer: Importer, factory: async_sessionmaker
             return
         records = [record for _, record in batch.values()]
         async with factory() as session, session.begin():
-            inserted, updated, unchanged = await importer.apply(session, records)
+            inserted, updated, unchanged, refused = await importer.apply(session, records)
+        for key, exc in refused.items():
+            report.rejected += 1
+            report.errors.extend(_errors_of(batch[key][0], key, exc))
         report.inserted += inserted
         report.updated += updated
         report.unchanged += unchanged
@@ -128,7 +135,7 @@ async def run_import(path: Path, importer: Importer, factory: async_sessionmaker
         raw_key = str(row.get("uscc") or row.get("application_no") or "")
         try:
             record = importer.parse(row)
-        except (InvalidInput, ValidationError, ValueError) as exc:
+        except (ProblemError, ValidationError, ValueError) as exc:
             report.rejected += 1
             report.errors.extend(_errors_of(line, raw_key, exc))
             continue

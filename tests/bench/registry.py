@@ -1,4 +1,4 @@
-"""`make bench` (registry): bulk import rows/s, and read/search requests/s over 100,000
+"""`make bench` (registry): bulk import rows/s (enterprises, patents), and read/search requests/s over 100,000
 enterprises as a ratio to a bare FastAPI endpoint returning a constant, measured in one run.
 
 Usage: python -m tests.bench.registry [--enterprises 100000] [--seconds 8] [--concurrency 32]
@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -51,6 +52,23 @@ def write_csv(path: Path, n: int, rng: random.Random) -> list[str]:
     return usccs
 
 
+def write_patents_csv(path: Path, n: int, owners: list[str], rng: random.Random) -> None:
+    from tests.registry.ip_factories import application_no, patent_body
+    from tests.registry.test_patent_import import COLUMNS, csv_row
+
+    numbers: set[str] = set()
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=COLUMNS)
+        w.writeheader()
+        while len(numbers) < n:
+            year = rng.choice((2016, 2018, 2020, 2022))
+            number = application_no(year, rng=rng)
+            if number not in numbers:
+                numbers.add(number)
+                w.writerow(csv_row(patent_body(rng.choice(owners), number=number,
+                                               filing_date=date(year, 3, 10))))
+
+
 async def load(url_for, headers: dict, seconds: float, concurrency: int) -> float:
     """Requests/s over ``seconds`` with ``concurrency`` connections (all must answer 200)."""
     done = 0
@@ -78,6 +96,7 @@ async def load(url_for, headers: dict, seconds: float, concurrency: int) -> floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--enterprises", type=int, default=100_000)
+    parser.add_argument("--patents", type=int, default=20_000)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
@@ -98,6 +117,21 @@ def main() -> None:
         return report, elapsed
     report, import_s = asyncio.run(do_import())
     assert report.inserted == args.enterprises, report.as_dict()
+    patents_path = work / "patents.csv"
+    write_patents_csv(patents_path, args.patents, usccs, rng)
+
+    async def do_patent_import():
+        from services.registry.patents.bulk import PatentImporter
+
+        engine = create_engine(url)
+        by = Principal("bench", "market_regulation", None, frozenset())
+        t0 = time.perf_counter()
+        result = await run_import(patents_path, PatentImporter(by), create_sessionmaker(engine))
+        elapsed = time.perf_counter() - t0
+        await engine.dispose()
+        return result, elapsed
+    patent_report, patent_s = asyncio.run(do_patent_import())
+    assert patent_report.inserted == args.patents, patent_report.as_dict()
 
     broker = start_test_broker(work)
     registry = ServiceProcess("registry", free_port(), url, broker.bootstrap, work / "registry.log",
@@ -134,6 +168,7 @@ def main() -> None:
     print(f"{'GET /v1/enterprises?region&industry_section (req/s)':52} {results['list']:10.0f} "
           f"{results['list'] / results['bare']:8.3f}")
     print(f"{'bulk import enterprises (rows/s)':52} {args.enterprises / import_s:10.0f}")
+    print(f"{'bulk import patents (rows/s)':52} {args.patents / patent_s:10.0f}")
 
 
 def _ok(url: str) -> bool:

@@ -7,25 +7,11 @@ import json
 
 import pytest
 
-from services.registry.app import create_app
-from services.registry.config import RegistrySettings
-from shared.migrate import upgrade
-from tests.conftest import running_app
 from tests.factories import enterprise_body, make_uscc
 from tests.harness import auth
 from tests.kafka_utils import header, read_topic
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-async def registry(db_url, broker):
-    url = db_url("registry")
-    await asyncio.to_thread(upgrade, "registry", url)
-    settings = RegistrySettings(database_url=url, kafka_bootstrap_servers=broker.bootstrap,
-                                env="test", kafka_fetch_max_wait_ms=10)
-    async with running_app(create_app(settings)) as client:
-        yield client
 
 
 async def create(client, **overrides) -> dict:

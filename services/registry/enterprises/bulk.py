@@ -41,7 +41,8 @@ class EnterpriseImporter:
     def key(self, record: Enterprise) -> str:
         return record.uscc
 
-    async def apply(self, session: AsyncSession, records: list[Enterprise]) -> tuple[int, int, int]:
+    async def apply(self, session: AsyncSession, records: list[Enterprise]
+                    ) -> tuple[int, int, int, dict]:
         keys = [r.uscc for r in records]
         existing = {e.uscc: e for e in await session.scalars(
             sa.select(Enterprise).where(Enterprise.uscc.in_(keys)))}
@@ -62,4 +63,4 @@ class EnterpriseImporter:
         await emit_many(session, KERNEL.outbox,
                         [service.registered_event(e) for e in new]
                         + [service.updated_event(e) for e in changed])
-        return len(new), len(changed), len(records) - len(new) - len(changed)
+        return len(new), len(changed), len(records) - len(new) - len(changed), {}

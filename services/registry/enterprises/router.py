@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse
 from services.registry.db import KERNEL
 from services.registry.enterprises import service
 from services.registry.enterprises.models import Enterprise
-from services.registry.enterprises.schemas import (EnterpriseCreate, EnterprisePage,
-                                                   EnterpriseRead, EnterpriseUpdate)
+from services.registry.enterprises.schemas import (EnterpriseCreate, EnterpriseDetail,
+                                                   EnterprisePage, EnterpriseRead,
+                                                   EnterpriseUpdate)
 from shared import idempotency
 from shared.app import DbSession
 from shared.auth import Caller, Principal, ensure_can_read_enterprise, require
@@ -63,6 +64,10 @@ async def list_enterprises(
     industry_section: Annotated[str | None, Query(description="GB/T 4754-2017 section A-T")] = None,
     size_class: Annotated[Literal["large", "medium", "small", "micro"] | None, Query()] = None,
     name: Annotated[str | None, Query(max_length=100, description="substring of the name")] = None,
+    qualification: Annotated[str | None, Query(
+        max_length=40, description="a qualification kind in force today, e.g. zjtx_sme")] = None,
+    has_high_value: Annotated[bool | None, Query(
+        description="owns at least one high-value invention patent")] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> EnterprisePage:
@@ -74,21 +79,24 @@ async def list_enterprises(
                             detail_zh="无权查询企业列表")
         extra.append(Enterprise.uscc == caller.org.upper())
     rows, next_cursor = await service.search(
-        session, service.SearchFilters(province, region, industry_section, size_class, name),
+        session, service.SearchFilters(province, region, industry_section, size_class, name,
+                                       qualification, has_high_value),
         cursor=cursor, limit=limit, extra=extra)
     return EnterprisePage(items=[EnterpriseRead(**service.read_model(e)) for e in rows],
                           next_cursor=next_cursor)
 
 
-@router.get("/enterprises/{uscc}", response_model=EnterpriseRead,
+@router.get("/enterprises/{uscc}", response_model=EnterpriseDetail,
             summary="Read an enterprise's registered record")
 async def read_enterprise(uscc: USCC_PATH, session: DbSession, caller: Caller,
-                          response: Response) -> EnterpriseRead:
-    """The registry's record (the source of truth), with its ETag for updates."""
+                          response: Response) -> EnterpriseDetail:
+    """The registry's record (the source of truth) with qualifications in force, active credit
+    flags and high-value patent count; its ETag is for updates."""
     ensure_can_read_enterprise(caller, uscc.upper())
     enterprise = await service.get_or_404(session, uscc)
     response.headers["ETag"] = etag(enterprise.revision)
-    return EnterpriseRead(**service.read_model(enterprise))
+    return EnterpriseDetail(**service.read_model(enterprise),
+                            **await service.standing(session, enterprise.uscc))
 
 
 @router.patch("/enterprises/{uscc}", response_model=EnterpriseRead,

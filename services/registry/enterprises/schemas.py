@@ -91,6 +91,35 @@ class EnterpriseRead(BaseModel):
     updated_at: datetime
 
 
+class QualificationSummary(BaseModel):
+    id: int | str
+    kind: str
+    kind_name_zh: str
+    level: str
+    issuing_body: str | None = None
+    certificate_no: str | None = None
+    valid_from: date
+    valid_to: date
+
+
+class CreditFlagSummary(BaseModel):
+    id: int | str
+    kind: str
+    kind_name_zh: str
+    source: str | None = None
+    reference: str | None = None
+    flagged_on: date
+
+
+class EnterpriseDetail(EnterpriseRead):
+    """The full record: registered facts plus what other registry domains say about it."""
+
+    qualifications: list[QualificationSummary] = Field(description="资质 in force today")
+    credit_flags: list[CreditFlagSummary] = Field(description="Active credit / compliance flags")
+    has_active_credit_flag: bool
+    high_value_patents: int = Field(description="Owned in-force high-value invention patents")
+
+
 class EnterprisePage(BaseModel):
     items: list[EnterpriseRead]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end")

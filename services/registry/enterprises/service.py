@@ -5,8 +5,6 @@ No FastAPI, no Kafka, no commit: the edge owns the transaction.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +20,12 @@ from services.registry.enterprises.exceptions import EnterpriseAlreadyRegistered
 from services.registry.enterprises.models import Enterprise
 from services.registry.enterprises.schemas import EnterpriseCreate, EnterpriseUpdate
 from services.registry.enterprises.sizing import Figures, classify_size, size_packs
+from services.registry.patents.models import Patent, PatentOwner
+from services.registry.qualifications.models import Qualification
 from shared.auth import Principal
 from shared.db import today_cn, utcnow
 from shared.errors import InvalidInput
+from shared.pagination import decode_cursor, encode_cursor
 from shared.identifiers import (INDUSTRY_SECTIONS, PROVINCES, InvalidIdentifier,
                                 validate_industry_code, validate_region_code, validate_uscc)
 from shared.outbox import emit
@@ -184,24 +185,8 @@ class SearchFilters:
     industry_section: str | None = None
     size_class: str | None = None
     name: str | None = None
-
-
-def encode_cursor(last_uscc: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": last_uscc}).encode()).decode()
-
-
-def decode_cursor(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        after = json.loads(base64.urlsafe_b64decode(cursor.encode()))["after"]
-        if not isinstance(after, str):
-            raise ValueError
-        return after
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidInput("query.cursor", "cursor.invalid",
-                           "not a cursor returned by this API (use next_cursor as given)",
-                           message_zh="无效的分页游标") from exc
+    qualification: str | None = None
+    has_high_value: bool | None = None
 
 
 def _conditions(f: SearchFilters) -> list[Any]:
@@ -231,6 +216,17 @@ def _conditions(f: SearchFilters) -> list[Any]:
         conditions.append(Enterprise.size_class == f.size_class)
     if f.name:
         conditions.append(Enterprise.name.contains(f.name, autoescape=True))
+    if f.qualification:
+        today = today_cn()
+        conditions.append(sa.exists().where(
+            Qualification.uscc == Enterprise.uscc, Qualification.kind == f.qualification,
+            Qualification.status == "active", Qualification.valid_from <= today,
+            Qualification.valid_to >= today))
+    if f.has_high_value is not None:
+        owns = sa.exists().where(PatentOwner.uscc == Enterprise.uscc,
+                                 PatentOwner.application_no == Patent.application_no,
+                                 Patent.is_high_value.is_(True))
+        conditions.append(owns if f.has_high_value else ~owns)
     return conditions
 
 
@@ -241,6 +237,21 @@ async def search(session: AsyncSession, filters: SearchFilters, *, cursor: str |
                                    conditions=_conditions(filters) + (extra or []))
     next_cursor = encode_cursor(rows[limit - 1].uscc) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+async def standing(session: AsyncSession, uscc: str) -> dict[str, Any]:
+    """What other domains say about the enterprise, embedded in its record: qualifications in
+    force, active credit flags and the count of its high-value patents."""
+    from services.registry.creditflags.service import active_for
+    from services.registry.qualifications.service import summary_for
+
+    flags = await active_for(session, uscc)
+    high_value = await session.scalar(
+        sa.select(sa.func.count(sa.distinct(Patent.application_no)))
+        .join(PatentOwner, PatentOwner.application_no == Patent.application_no)
+        .where(PatentOwner.uscc == uscc, Patent.is_high_value.is_(True)))
+    return {"qualifications": await summary_for(session, uscc), "credit_flags": flags,
+            "has_active_credit_flag": bool(flags), "high_value_patents": high_value or 0}
 
 
 def read_model(enterprise: Enterprise) -> dict[str, Any]:

@@ -38,10 +38,22 @@ def add(session: AsyncSession, obj: Patent | PatentEncumbrance | Trademark) -> N
     session.add(obj)
 
 
+#: session.info key: (usccs looked up, {registered uscc: region}) prefetched for a bulk batch.
+PREFETCHED_REGIONS = "registry.prefetched_enterprise_regions"
+
+
+async def prefetch_enterprise_regions(session: AsyncSession, usccs: set[str]) -> None:
+    """One query for a whole import batch instead of one per row."""
+    session.info[PREFETCHED_REGIONS] = (set(usccs), await enterprise_regions(session, list(usccs)))
+
+
 async def enterprise_regions(session: AsyncSession, usccs: Sequence[str]) -> dict[str, str | None]:
     """Registered enterprises among ``usccs`` → their GB/T 2260 region (absent: not registered)."""
     if not usccs:
         return {}
+    prefetched = session.info.get(PREFETCHED_REGIONS)
+    if prefetched is not None and set(usccs) <= prefetched[0]:
+        return {u: prefetched[1][u] for u in usccs if u in prefetched[1]}
     rows = await session.execute(sa.select(Enterprise.uscc, Enterprise.region_code)
                                  .where(Enterprise.uscc.in_(list(usccs))))
     return {uscc: region for uscc, region in rows.all()}

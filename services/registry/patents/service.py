@@ -9,9 +9,6 @@ changes.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -41,6 +38,7 @@ from shared.db import today_cn, utcnow
 from shared.errors import InvalidInput, PreconditionFailed
 from shared.identifiers import (InvalidIdentifier, PatentNumber, validate_application_no,
                                 validate_ipc, validate_region_code, validate_uscc)
+from shared.pagination import decode_cursor, encode_cursor
 from shared.outbox import emit
 
 log = structlog.get_logger("registry.patents")
@@ -371,8 +369,11 @@ async def _emit(session: AsyncSession, name: str, patent: Patent, derived: Deriv
 # --- writes -------------------------------------------------------------------------------------
 
 async def register(session: AsyncSession, data: PatentCreate, by: Principal,
-                   on: date | None = None) -> Patent:
-    """Validate and register a patent; emits ``patent.registered`` in the same transaction."""
+                   on: date | None = None, *, bulk_events: list | None = None) -> Patent:
+    """Validate and register a patent; emits ``patent.registered`` in the same transaction.
+
+    Bulk import passes ``bulk_events``: the caller has checked that the numbers are new, and
+    flushes and emits the collected events once per batch."""
     on = on or today_cn()
     number = parse_number(data.application_no)
     warnings = list(number.warnings)
@@ -407,13 +408,17 @@ async def register(session: AsyncSession, data: PatentCreate, by: Principal,
     if status in ENDED:
         patent.ended_on = data.status_date or _default_status_date(patent, status, on)
     _check(patent, on)
-    if await repository.exists(session, patent.application_no):
+    if bulk_events is None and await repository.exists(session, patent.application_no):
         raise PatentAlreadyRegistered(
             f"patent {patent.application_no} is already registered",
             detail_zh="该专利申请号已登记", application_no=patent.application_no)
     derived = derive(patent, on)
     _store_high_value(patent, derived.high_value)
     repository.add(session, patent)
+    if bulk_events is not None:
+        bulk_events.append(("patent.registered", event_key(patent), patent.application_no,
+                            patent_state(patent, derived) | {"registered_at": now.isoformat()}))
+        return patent
     await session.flush()
     await _emit(session, "patent.registered", patent, derived,
                 {"registered_at": now.isoformat()})
@@ -697,24 +702,6 @@ PERIODIC_TASKS = [PeriodicTask("high-value-sweep", 3600, run_high_value_sweep)]
 
 
 # --- reads --------------------------------------------------------------------------------------
-
-def encode_cursor(last: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": last}).encode()).decode()
-
-
-def decode_cursor(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        after = json.loads(base64.urlsafe_b64decode(cursor.encode()))["after"]
-        if not isinstance(after, str):
-            raise ValueError
-        return after
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidInput("query.cursor", "cursor.invalid",
-                           "not a cursor returned by this API (use next_cursor as given)",
-                           message_zh="无效的分页游标") from exc
-
 
 async def by_owner(session: AsyncSession, uscc: str, *, cursor: str | None, limit: int
                    ) -> tuple[list[Patent], dict[str, int], str | None]:
