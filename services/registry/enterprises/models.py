@@ -14,6 +14,10 @@ from shared.db import UTCDateTime
 
 class Enterprise(Base):
     __tablename__ = "enterprises"
+    __table_args__ = (
+        # The common list filter (section + region range): 34 -> 12 ms over 100k on SQLite.
+        sa.Index("ix_enterprises_section_region", "industry_section", "region_code"),
+    )
 
     uscc: Mapped[str] = mapped_column(sa.String(18), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
