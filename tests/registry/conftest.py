@@ -13,11 +13,20 @@ from tests.conftest import running_app
 
 
 @pytest.fixture
-async def registry(db_url, broker):
-    """An httpx client on a fresh registry (SQLite and PostgreSQL via ``db_url``)."""
+async def registry_app(db_url, broker):
+    """The registry app on a fresh database (SQLite and PostgreSQL via ``db_url``), its
+    lifespan running; ``app.state.client`` is an httpx client onto it."""
     url = db_url("registry")
     await asyncio.to_thread(upgrade, "registry", url)
     settings = RegistrySettings(database_url=url, kafka_bootstrap_servers=broker.bootstrap,
-                                env="test", kafka_fetch_max_wait_ms=10)
-    async with running_app(create_app(settings)) as client:
-        yield client
+                                env="test", max_body_bytes=64_000, kafka_fetch_max_wait_ms=10)
+    app = create_app(settings)
+    async with running_app(app) as client:
+        app.state.client = client
+        yield app
+
+
+@pytest.fixture
+def registry(registry_app):
+    """An httpx client onto the registry."""
+    return registry_app.state.client

@@ -1,40 +1,13 @@
-"""Fixtures and helpers shared by the IP-domain registry tests (patents, products)."""
+"""Helpers shared by the IP-domain registry tests (patents, products); the app fixtures are in
+conftest.py."""
 
 from __future__ import annotations
 
-import asyncio
-
-import pytest
-
-from services.registry.app import create_app
-from services.registry.config import RegistrySettings
-from shared.migrate import upgrade
-from tests.conftest import running_app
 from tests.factories import enterprise_body
-from tests.harness import TEST_KAFKA_ENV, auth
+from tests.harness import auth
 from tests.kafka_utils import header, read_topic
 
 IP_TOPIC = "registry.ip.v1"
-
-
-@pytest.fixture
-async def registry_app(db_url, broker):
-    url = db_url("registry")
-    await asyncio.to_thread(upgrade, "registry", url)
-    settings = RegistrySettings(
-        database_url=url, kafka_bootstrap_servers=broker.bootstrap, env="test",
-        max_body_bytes=64_000,
-        kafka_fetch_max_wait_ms=int(TEST_KAFKA_ENV["KAFKA_FETCH_MAX_WAIT_MS"]))
-    app = create_app(settings)
-    async with running_app(app) as client:
-        app.state.client = client
-        yield app
-
-
-@pytest.fixture
-def registry(registry_app):
-    return registry_app.state.client
-
 
 async def new_enterprise(registry, **overrides) -> str:
     body = enterprise_body(**overrides)
@@ -42,12 +15,10 @@ async def new_enterprise(registry, **overrides) -> str:
     assert resp.status_code == 201, resp.text
     return body["uscc"]
 
-
 async def new_patent(registry, body: dict) -> dict:
     resp = await registry.post("/v1/patents", json=body, headers=auth())
     assert resp.status_code == 201, resp.text
     return resp.json()
-
 
 async def ip_events(broker, subject: str, until=None, **kw) -> list:
     """Records on registry.ip.v1 about one subject (the topic is shared across tests)."""
@@ -56,7 +27,6 @@ async def ip_events(broker, subject: str, until=None, **kw) -> list:
     records = await read_topic(broker.bootstrap, IP_TOPIC,
                                until=(lambda rs: until(mine(rs))) if until else None, **kw)
     return mine(records)
-
 
 def problem_fields(resp) -> list[dict]:
     assert resp.status_code == 422, resp.text

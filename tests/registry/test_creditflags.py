@@ -3,21 +3,16 @@ visible on the enterprise (SQLite and PostgreSQL, real broker)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
 import sqlalchemy as sa
 
-from services.registry.app import create_app
-from services.registry.config import RegistrySettings
 from services.registry.creditflags import service as creditflag_service
 from services.registry.db import KERNEL
 from shared.events.catalogue import validate_payload
-from shared.migrate import upgrade
-from tests.conftest import running_app
 from tests.factories import enterprise_body, make_uscc
-from tests.harness import TEST_KAFKA_ENV, auth
+from tests.harness import auth
 from tests.kafka_utils import header, read_topic
 
 KINDS = {
@@ -28,23 +23,6 @@ KINDS = {
     "major_safety_accident": ("重大安全事故", "出现重大安全事故"),
 }
 CLAUSE = "四、样板培育（二）建立入库企业动态调整机制 3. 退出机制"
-
-
-@pytest.fixture
-async def registry_app(db_url, broker):
-    url = db_url("registry")
-    await asyncio.to_thread(upgrade, "registry", url)
-    settings = RegistrySettings(database_url=url, kafka_bootstrap_servers=broker.bootstrap,
-                                env="test", max_body_bytes=64_000,
-                                kafka_fetch_max_wait_ms=int(TEST_KAFKA_ENV["KAFKA_FETCH_MAX_WAIT_MS"]))
-    app = create_app(settings)
-    async with running_app(app) as client:
-        yield app, client
-
-
-@pytest.fixture
-def registry(registry_app):
-    return registry_app[1]
 
 
 async def new_enterprise(client) -> str:
@@ -85,7 +63,7 @@ async def record_of(broker, uscc: str, ce_type: str):
 
 
 async def test_raise_and_clear_are_events_and_show_on_the_enterprise(registry_app, broker):
-    app, registry = registry_app
+    app, registry = registry_app, registry_app.state.client
     uscc = await new_enterprise(registry)
     resp = await raise_flag(registry, flag_body(uscc.lower(), description="虚开发票"))
     assert resp.status_code == 201, resp.text
@@ -154,7 +132,7 @@ async def test_raise_and_clear_are_events_and_show_on_the_enterprise(registry_ap
 
 
 async def test_each_kind_cites_its_ground_for_pool_removal(registry_app):
-    app, registry = registry_app
+    app, registry = registry_app, registry_app.state.client
     uscc = await new_enterprise(registry)
     for kind, (name_zh, ground) in KINDS.items():
         resp = await raise_flag(registry, flag_body(uscc, kind=kind, reference=f"REF-{kind}"))
@@ -238,7 +216,7 @@ async def test_broken_rules_are_422_naming_field_and_rule(registry, overrides, f
 
 
 async def test_the_same_active_finding_is_raised_once(registry_app):
-    app, registry = registry_app
+    app, registry = registry_app, registry_app.state.client
     uscc = await new_enterprise(registry)
     first = await raise_flag(registry, flag_body(uscc))
     assert first.status_code == 201

@@ -25,11 +25,10 @@ from tests.factories import make_uscc
 from tests.harness import auth
 from tests.kafka_utils import header
 from tests.registry.ip_factories import application_no, patent_body
-from tests.registry.ip_fixtures import (IP_TOPIC, ip_events, new_enterprise, new_patent,
-                                        problem_fields, registry, registry_app)
+from tests.registry.ip_fixtures import (ip_events, new_enterprise, new_patent,
+                                        problem_fields)
 
 pytestmark = pytest.mark.asyncio
-__all__ = ["IP_TOPIC", "registry", "registry_app"]  # fixtures used here
 
 MY_TABLES = {"patents", "patent_owners", "patent_encumbrances", "trademarks", "products",
              "product_patents"}

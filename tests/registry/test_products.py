@@ -14,11 +14,9 @@ from tests.harness import auth
 from tests.kafka_utils import header
 from tests.registry.ip_factories import patent_body
 from tests.factories import make_uscc
-from tests.registry.ip_fixtures import (ip_events, new_enterprise, new_patent, problem_fields,
-                                        registry, registry_app)
+from tests.registry.ip_fixtures import (ip_events, new_enterprise, new_patent, problem_fields)
 
 pytestmark = pytest.mark.asyncio
-__all__ = ["registry", "registry_app"]  # fixtures used here
 
 
 def product_body(patents: list[str], **overrides) -> dict:

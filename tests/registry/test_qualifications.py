@@ -13,17 +13,14 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from services.registry.app import create_app
-from services.registry.config import RegistrySettings
 from services.registry.db import KERNEL, Base
 from services.registry.qualifications import service as qualification_service
 from services.registry.qualifications.rules import QualificationKind, add_years_minus_one_day
 from shared.events.catalogue import validate_payload
 from shared.migrate import upgrade
 from shared.policy import PolicyPackError
-from tests.conftest import running_app
 from tests.factories import enterprise_body, make_uscc
-from tests.harness import TEST_KAFKA_ENV, auth
+from tests.harness import auth
 from tests.kafka_utils import header, read_topic
 
 #: The service's clock in these tests: after the 2026 pack took effect (2026-04-01).
@@ -47,23 +44,6 @@ def clock(monkeypatch):
     """Pin the service's "today" (China) so date rules do not drift with the calendar."""
     monkeypatch.setattr(qualification_service, "today_cn", lambda: TODAY)
     return TODAY
-
-
-@pytest.fixture
-async def registry_app(db_url, broker, clock):
-    url = db_url("registry")
-    await asyncio.to_thread(upgrade, "registry", url)
-    settings = RegistrySettings(database_url=url, kafka_bootstrap_servers=broker.bootstrap,
-                                env="test", max_body_bytes=64_000,
-                                kafka_fetch_max_wait_ms=int(TEST_KAFKA_ENV["KAFKA_FETCH_MAX_WAIT_MS"]))
-    app = create_app(settings)
-    async with running_app(app) as client:
-        yield app, client
-
-
-@pytest.fixture
-def registry(registry_app):
-    return registry_app[1]
 
 
 async def new_enterprise(client) -> str:
@@ -212,7 +192,7 @@ async def test_models_match_the_migration(db_url):
 # --- grants ------------------------------------------------------------------------------------
 
 async def test_each_kind_is_granted_by_its_department_with_pack_defaults(registry_app, broker):
-    app, registry = registry_app
+    app, registry = registry_app, registry_app.state.client
     uscc = await new_enterprise(registry)
     granted = {}
     for kind, (department, level, years, name_zh) in KINDS.items():
@@ -413,7 +393,7 @@ async def test_duplicate_certificate_or_overlapping_grant_is_409(registry):
 
 
 async def test_idempotency_key_replays_the_grant(registry_app):
-    app, registry = registry_app
+    app, registry = registry_app, registry_app.state.client
     uscc = await new_enterprise(registry)
     path = f"/v1/enterprises/{uscc}/qualifications"
     body = {"kind": "zjtx_sme", "certificate_no": "IDEM-1"}
@@ -431,7 +411,7 @@ async def test_idempotency_key_replays_the_grant(registry_app):
 # --- renewal -----------------------------------------------------------------------------------
 
 async def test_renewal_extends_validity_per_the_pack_of_the_new_period(registry_app, broker):
-    app, registry = registry_app
+    app, registry = registry_app, registry_app.state.client
     uscc = await new_enterprise(registry)
     q = (await grant(registry, uscc, "miit", kind="zjtx_sme", certificate_no="ZJ-2025-7",
                      valid_from="2025-06-01")).json()
@@ -484,7 +464,7 @@ async def test_high_tech_is_not_renewed_but_granted_anew(registry):
 # --- revocation --------------------------------------------------------------------------------
 
 async def test_revocation_with_reason_is_published_keyed_by_the_uscc(registry_app, broker):
-    app, registry = registry_app
+    app, registry = registry_app, registry_app.state.client
     uscc = await new_enterprise(registry)
     q = (await grant(registry, uscc, "miit", kind="little_giant", certificate_no="LG-9")).json()
     base = f"/v1/enterprises/{uscc}/qualifications/{q['id']}"
@@ -528,7 +508,7 @@ async def test_revocation_with_reason_is_published_keyed_by_the_uscc(registry_ap
 # --- expiry ------------------------------------------------------------------------------------
 
 async def test_sweep_expires_once_across_runs_and_replicas(registry_app, broker, monkeypatch):
-    app, registry = registry_app
+    app, registry = registry_app, registry_app.state.client
     uscc = await new_enterprise(registry)
     short = (await grant(registry, uscc, "miit", kind="zjtx_sme", certificate_no="S-1",
                          valid_from="2026-05-01", valid_to="2026-12-31")).json()
@@ -592,7 +572,7 @@ async def test_sweep_expires_once_across_runs_and_replicas(registry_app, broker,
 
 
 async def test_an_expired_title_is_not_renewed_over_a_newer_grant(registry_app):
-    app, registry = registry_app
+    app, registry = registry_app, registry_app.state.client
     uscc = await new_enterprise(registry)
     old = (await grant(registry, uscc, "miit", kind="zjtx_sme", certificate_no="OLD-1",
                        valid_from="2026-05-01", valid_to="2026-12-31")).json()

@@ -33,12 +33,10 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _idempotent(session, request: Request, caller: Principal, path: dict[str, str],
-                      body: Any, status: int, produce) -> JSONResponse:
-    """Run ``produce`` once per Idempotency-Key (the path is hashed with the body: the key's
-    scope is the route template, not the concrete URL)."""
-    idem = await idempotency.begin(session, KERNEL.idempotency, request, caller,
-                                   {"path": path, "body": body})
+async def _idempotent(session, request: Request, caller: Principal, body: Any, status: int,
+                      produce) -> JSONResponse:
+    """Run ``produce`` once per Idempotency-Key (keys are scoped to the concrete path)."""
+    idem = await idempotency.begin(session, KERNEL.idempotency, request, caller, body)
     if idem.replay is not None:
         return idem.replay
     flag = await produce()
@@ -56,7 +54,7 @@ async def raise_credit_flag(body: CreditFlagCreate, session: DbSession, caller: 
     """Serious dishonesty, tax evasion, data fraud, abnormal patent application or major safety
     accident, with source, reference and date. Emits ``creditflag.raised``; the basis cites the
     2024 five-ministry plan's pool-removal clause."""
-    return await _idempotent(session, request, caller, {}, body.model_dump(mode="json"), 201,
+    return await _idempotent(session, request, caller, body.model_dump(mode="json"), 201,
                              lambda: service.raise_flag(session, body, caller))
 
 
@@ -70,8 +68,8 @@ async def clear_credit_flag(flag_id: FLAG_ID, body: CreditFlagClearance, session
         flag = await service.get_or_404(session, flag_id, for_update=True)
         return await service.clear_flag(session, flag, body, caller)
 
-    return await _idempotent(session, request, caller, {"id": flag_id},
-                             body.model_dump(mode="json"), 200, produce)
+    return await _idempotent(session, request, caller, body.model_dump(mode="json"), 200,
+                             produce)
 
 
 @router.get("/credit-flags/{flag_id}", response_model=CreditFlagRead,

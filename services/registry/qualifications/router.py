@@ -41,12 +41,10 @@ def _read(q) -> dict[str, Any]:
     return jsonable_encoder(QualificationRead(**service.read_model(q)))
 
 
-async def _idempotent(session, request: Request, caller: Principal, path: dict[str, str],
-                      body: Any, status: int, produce) -> JSONResponse:
-    """Run ``produce`` once per Idempotency-Key; the path is part of the hashed request because
-    the key's scope is the route template, not the concrete URL."""
-    idem = await idempotency.begin(session, KERNEL.idempotency, request, caller,
-                                   {"path": path, "body": body})
+async def _idempotent(session, request: Request, caller: Principal, body: Any, status: int,
+                      produce) -> JSONResponse:
+    """Run ``produce`` once per Idempotency-Key (keys are scoped to the concrete path)."""
+    idem = await idempotency.begin(session, KERNEL.idempotency, request, caller, body)
     if idem.replay is not None:
         return idem.replay
     q = await produce()
@@ -70,7 +68,7 @@ async def grant_qualification(uscc: USCC_PATH, body: QualificationCreate, sessio
     decision's basis (pack, clause, validity rule) is stored and returned. Emits
     ``qualification.granted``."""
     return await _idempotent(
-        session, request, caller, {"uscc": uscc.upper()}, body.model_dump(mode="json"), 201,
+        session, request, caller, body.model_dump(mode="json"), 201,
         lambda: service.grant(session, uscc, body, caller))
 
 
@@ -87,8 +85,7 @@ async def renew_qualification(uscc: USCC_PATH, qualification_id: QUALIFICATION_I
         return await service.renew(session, q, body, caller)
 
     return await _idempotent(
-        session, request, caller, {"uscc": uscc.upper(), "id": qualification_id},
-        body.model_dump(mode="json"), 200, produce)
+        session, request, caller, body.model_dump(mode="json"), 200, produce)
 
 
 @router.post("/enterprises/{uscc}/qualifications/{qualification_id}/revocation",
@@ -104,8 +101,7 @@ async def revoke_qualification(uscc: USCC_PATH, qualification_id: QUALIFICATION_
         return await service.revoke(session, q, body, caller)
 
     return await _idempotent(
-        session, request, caller, {"uscc": uscc.upper(), "id": qualification_id},
-        body.model_dump(mode="json"), 200, produce)
+        session, request, caller, body.model_dump(mode="json"), 200, produce)
 
 
 @router.get("/enterprises/{uscc}/qualifications", response_model=QualificationList,
