@@ -37,7 +37,7 @@ topics: $(STAMP)
 	$(PY) -m shared.cli topics
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 4 --dist loadfile
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit

@@ -115,7 +115,8 @@ class ServiceRuntime:
         while not self._stopping.is_set():
             try:
                 result = await job.run(self.sessionmaker)
-                log.info("periodic.done", task=job.name, result=result)
+                idle = not result or (isinstance(result, dict) and not any(result.values()))
+                (log.debug if idle else log.info)("periodic.done", task=job.name, result=result)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -131,6 +132,13 @@ class ServiceRuntime:
         self._stopping.set()
         if self.consumer is not None:
             await self.consumer.stop()
+            if not self.consumer.started.is_set():
+                # Still joining the group (or waiting for the broker): nothing is in progress to
+                # finish, so cancel the join instead of waiting out the grace period; the
+                # consumer leaves the group on cancellation.
+                for task in self._tasks:
+                    if task.get_name() == "event-consumer":
+                        task.cancel()
         await self.relay.stop()
         if self._tasks:
             done, pending = await asyncio.wait(self._tasks, timeout=grace_s)

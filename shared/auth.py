@@ -31,18 +31,21 @@ DEPARTMENTS = (
 #: Default scopes a dev token gets per department (production tokens come from the IdP).
 DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
     "market_regulation": ("enterprises:read", "enterprises:write", "ip:write", "pool:write",
-                          "qualifications:write", "rewards:decide"),
+                          "qualifications:write", "rewards:decide", "whitelist:read",
+                          "valuations:write", "compensation:decide", "stats:read"),
     "miit": ("enterprises:read", "qualifications:write"),
     "science_tech": ("enterprises:read", "qualifications:write"),
     "private_economy": ("enterprises:read", "qualifications:write"),
-    "pboc": ("enterprises:read", "stats:read"),
-    "nfra": ("enterprises:read", "stats:read"),
-    "csrc": ("enterprises:read", "equity:write"),
+    "pboc": ("enterprises:read", "stats:read", "whitelist:read"),
+    "nfra": ("enterprises:read", "stats:read", "whitelist:read"),
+    "csrc": ("enterprises:read", "equity:write", "stats:read"),
     "credit": ("enterprises:read", "creditflags:write"),
-    "bank": ("enterprises:read", "whitelist:read", "loans:write"),
-    "enterprise": ("enterprises:read:own", "products:write", "claims:write", "demands:write"),
+    "bank": ("enterprises:read", "whitelist:read", "loans:write", "valuations:write",
+             "webhooks:write", "compensation:claim"),
+    "enterprise": ("enterprises:read:own", "products:write", "claims:write", "demands:write",
+                   "loans:apply", "consents:write"),
     "university": ("enterprises:read:own", "licenses:write"),
-    "auditor": ("enterprises:read", "stats:read", "audit:read"),
+    "auditor": ("enterprises:read", "stats:read", "audit:read", "whitelist:read"),
     "ops": ("ops",),
 }
 

@@ -71,6 +71,11 @@ class EventConsumer:
             consumer = self.consumer_factory(self.topics)
             try:
                 await consumer.start()
+            except asyncio.CancelledError:
+                # Stopped while joining the group: leave it now, or the member keeps its
+                # partitions until the session times out and their events wait that long.
+                await asyncio.shield(consumer.stop())
+                raise
             except Exception as exc:
                 await consumer.stop()
                 log.warning("consumer.start_failed", group=self.group_id, error=str(exc),

@@ -64,3 +64,54 @@ def run_env(metadata, service: str) -> None:
         await engine.dispose()
 
     asyncio.run(online())
+
+
+def service_metadata(service: str):
+    """The service's full metadata: its ``db.Base`` plus every ``<domain>/models.py``."""
+    import importlib
+    import pkgutil
+
+    package = importlib.import_module(f"services.{service}")
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.ispkg:
+            try:
+                importlib.import_module(f"services.{service}.{module.name}.models")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"services.{service}.{module.name}.models":
+                    raise
+    return importlib.import_module(f"services.{service}.db").Base.metadata
+
+
+def draft(service: str, tables: set[str] | None = None) -> str:
+    """Alembic operations (Python) that would bring a database migrated to ``heads`` to the
+    models, optionally only for ``tables``: a starting point for a hand-checked migration
+    (``python -m shared.migrate draft SERVICE [TABLE ...]``)."""
+    import tempfile
+    from pathlib import Path
+
+    from alembic.autogenerate import produce_migrations, render_python_code
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    metadata = service_metadata(service)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "draft.db"
+        upgrade(service, f"sqlite+aiosqlite:///{path}")
+        engine = create_engine(f"sqlite:///{path}")
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={
+                "compare_type": True, "render_as_batch": True,
+                "version_table": version_table(service),
+                "include_object": lambda obj, name, kind, reflected, other: (
+                    tables is None or (name if kind == "table" else obj.table.name) in tables)})
+            ops = produce_migrations(ctx, metadata).upgrade_ops
+        engine.dispose()
+    return render_python_code(ops)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) < 3 or sys.argv[1] != "draft":
+        sys.exit("usage: python -m shared.migrate draft SERVICE [TABLE ...]")
+    print(draft(sys.argv[2], set(sys.argv[3:]) or None))

@@ -94,14 +94,15 @@ async def emit(session: AsyncSession, outbox: sa.Table, name: str, *, key: str, 
 
 
 async def emit_many(session: AsyncSession, outbox: sa.Table,
-                    events: list[tuple[str, str, str, dict[str, Any]]]) -> int:
-    """``emit`` for bulk work: (type, key, subject, data) tuples in one multi-row insert."""
+                    events: list[tuple[str, str, str, dict[str, Any]]]) -> list[CloudEvent]:
+    """``emit`` for bulk work: (type, key, subject, data) tuples in one multi-row insert, in
+    order; returns the events as written."""
     if not events:
-        return 0
-    rows = [_outbox_row(name, key, subject, data)[0] for name, key, subject, data in events]
-    await session.execute(sa.insert(outbox), rows)
+        return []
+    built = [_outbox_row(name, key, subject, data) for name, key, subject, data in events]
+    await session.execute(sa.insert(outbox), [row for row, _ in built])
     session.info[_PENDING_FLAG] = True
-    return len(rows)
+    return [cloud_event for _, cloud_event in built]
 
 
 class OutboxRelay:

@@ -28,6 +28,7 @@ class PolicySource(BaseModel):
     clause: str = Field(description="Article / item, e.g. 第四条")
     file: str | None = Field(None, description="Policy text under ../shared/policies/, if held")
     confidence: str = Field("S", description="C confirmed, S secondary, U unverified (RULES.md)")
+    text: str | None = Field(None, description="The words of the clause relied on, quoted")
 
 
 class PolicyPack(BaseModel, Generic[T]):

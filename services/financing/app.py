@@ -2,22 +2,81 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.financing.compensation import packs as compensation_packs
+from services.financing.compensation.router import router as compensation_router
 from services.financing.config import FinancingSettings
 from services.financing.db import ENTERPRISES, KERNEL
-from services.financing.enterprises.handlers import HANDLERS
+from services.financing.enterprises.handlers import HANDLERS as ENTERPRISE_HANDLERS
+from services.financing.equity import packs as equity_packs
+from services.financing.equity.router import router as equity_router
+from services.financing.facts.handlers import HANDLERS as FACT_HANDLERS
+from services.financing.loans import packs as loan_packs
+from services.financing.loans.router import router as loans_router
+from services.financing.loans.tasks import PERIODIC_TASKS as LOAN_TASKS
+from services.financing.stats.router import router as stats_router
+from services.financing.valuations import packs as valuation_packs
+from services.financing.valuations.handlers import HANDLERS as VALUATION_HANDLERS
+from services.financing.valuations.router import router as valuations_router
+from services.financing.webhooks.router import router as webhooks_router
+from services.financing.webhooks.tasks import PERIODIC_TASKS as WEBHOOK_TASKS
+from services.financing.whitelist import packs as whitelist_packs
+from services.financing.whitelist.router import router as whitelist_router
+from services.financing.whitelist.service import PERIODIC_TASKS as WHITELIST_TASKS
 from shared.app import create_service_app
+from shared.events.envelope import CloudEvent
 from shared.projections import enterprise_projection_router
 
 DESCRIPTION = """
-ipbridge **financing** — the pledge-financing whitelist banks consume (`financing.whitelist.v1`), patent valuations, pledge loans, bank credit quotas and the risk-compensation fund. Reacts to registry and matching events through its own projections.
-Errors are RFC 9457 problem+json.
+ipbridge **financing** — the pledge-financing whitelist banks consume (`financing.whitelist.v1`,
+log-compacted by USCC, or signed webhooks), patent valuations (GB/T 42748-2023 approach), pledge
+loans with their state machine, bank credit quotas and the green channel, the risk-compensation
+fund, the equity track and statistics for regulators. Reacts to registry and matching events
+through its own projections; never reads another service's database. Money is in CNY yuan (元)
+as decimal strings. Errors are RFC 9457 problem+json.
 """
+
+Handler = Callable[[AsyncSession, CloudEvent], object]
+
+
+def combine(*tables: dict[str, Handler]) -> dict[str, Handler]:
+    """One handler per event type, running each module's reaction in order in the same
+    transaction (projection first, then what depends on it)."""
+    chains: dict[str, list[Handler]] = defaultdict(list)
+    for table in tables:
+        for name, handler in table.items():
+            chains[name].append(handler)
+
+    def chain(handlers: Sequence[Handler]) -> Handler:
+        if len(handlers) == 1:
+            return handlers[0]
+
+        async def run(session: AsyncSession, event: CloudEvent) -> None:
+            for handler in handlers:
+                await handler(session, event)
+        return run
+
+    return {name: chain(handlers) for name, handlers in chains.items()}
+
+
+def load_policy_packs(_app: FastAPI | None = None) -> None:
+    """Load and validate every financing pack: a bad pack stops the start, named."""
+    for module in (whitelist_packs, valuation_packs, loan_packs, compensation_packs,
+                   equity_packs):
+        module.load()
 
 
 def create_app(settings: FinancingSettings | None = None) -> FastAPI:
     return create_service_app(
-        settings=settings or FinancingSettings(), title="ipbridge financing", version="0.1.0",
-        description=DESCRIPTION, tables=KERNEL, handlers=HANDLERS,
-        routers=[enterprise_projection_router(ENTERPRISES)])
+        settings=settings or FinancingSettings(), title="ipbridge financing", version="0.2.0",
+        description=DESCRIPTION, tables=KERNEL, on_startup=load_policy_packs,
+        handlers=combine(ENTERPRISE_HANDLERS, FACT_HANDLERS, VALUATION_HANDLERS),
+        periodic=[*WHITELIST_TASKS, *LOAN_TASKS, *WEBHOOK_TASKS],
+        routers=[enterprise_projection_router(ENTERPRISES), whitelist_router, valuations_router,
+                 loans_router, compensation_router, equity_router, stats_router,
+                 webhooks_router])

@@ -12,6 +12,7 @@ from services.registry.products.router import router as products_router
 from services.registry.qualifications.router import router as qualifications_router
 from services.registry.db import KERNEL
 from services.registry.enterprises.sizing import size_packs
+from services.registry.patents import handlers as encumbrance_handlers
 from services.registry.patents import service as patents_service
 from services.registry.patents.high_value import high_value_packs
 from services.registry.patents.rules import term_packs
@@ -38,6 +39,8 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings or RegistrySettings(), title="ipbridge registry", version="0.1.0",
         description=DESCRIPTION, tables=KERNEL, on_startup=load_policy_packs,
-        periodic=[*qualifications_service.PERIODIC_TASKS, *patents_service.PERIODIC_TASKS],
+        handlers=encumbrance_handlers.HANDLERS,
+        periodic=[*qualifications_service.PERIODIC_TASKS, *patents_service.PERIODIC_TASKS,
+                  *encumbrance_handlers.PERIODIC_TASKS],
         routers=[enterprises_router, qualifications_router, creditflags_router, patents_router,
                  products_router])

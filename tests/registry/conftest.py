@@ -19,7 +19,9 @@ async def registry_app(db_url, broker):
     url = db_url("registry")
     await asyncio.to_thread(upgrade, "registry", url)
     settings = RegistrySettings(database_url=url, kafka_bootstrap_servers=broker.bootstrap,
-                                env="test", max_body_bytes=64_000, kafka_fetch_max_wait_ms=10)
+                                env="test", max_body_bytes=64_000, kafka_fetch_max_wait_ms=10,
+                                kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=500,
+                                consumer_retry_base_s=0.01)
     app = create_app(settings)
     async with running_app(app) as client:
         app.state.client = client

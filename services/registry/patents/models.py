@@ -121,7 +121,8 @@ class PatentEncumbrance(Base):
     pledgee_name: Mapped[str | None] = mapped_column(sa.String(200))
     pledgee_code: Mapped[str | None] = mapped_column(sa.String(64), comment="bank code")
     loan_id: Mapped[str | None] = mapped_column(sa.String(64))
-    amount_10k_cny: Mapped[Decimal | None] = mapped_column(sa.Numeric(16, 2))
+    amount_10k_cny: Mapped[Decimal | None] = mapped_column(
+        sa.Numeric(18, 6), comment="万元; six places hold any yuan amount exactly")
     pledgee_consent_to_open_licence: Mapped[bool | None] = mapped_column(sa.Boolean)
     licence_type: Mapped[str | None] = mapped_column(sa.String(10))
     licensee_name: Mapped[str | None] = mapped_column(sa.String(200))
@@ -154,3 +155,32 @@ class Trademark(Base):
     registered_by: Mapped[str] = mapped_column(sa.String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EncumbranceEvent(Base):
+    """The newest event received about one pledge or licence, and whether the patent carries it
+    yet (``pending``: the patent is not registered; ``applied``: recorded on the patent)."""
+
+    __tablename__ = "encumbrance_events"
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "reference", name="uq_encumbrance_events_kind_reference"),
+        sa.CheckConstraint("kind IN ('pledge', 'licence')", name="kind"),
+        sa.CheckConstraint("state IN ('pending', 'applied')", name="state"),
+        sa.Index("ix_encumbrance_events_state_application_no", "state", "application_no"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    reference: Mapped[str] = mapped_column(sa.String(64), comment="pledge id / licence id")
+    application_no: Mapped[str] = mapped_column(sa.String(16), comment="申请号, canonical")
+    revision: Mapped[int] = mapped_column(
+        sa.Integer, comment="the sender's revision (pledges); licences are granted once: 1")
+    state: Mapped[str] = mapped_column(sa.String(10), comment="pending | applied")
+    change: Mapped[dict[str, Any]] = mapped_column(sa.JSON, comment="the encumbrance to record")
+    amount_cny: Mapped[Decimal | None] = mapped_column(
+        sa.Numeric(18, 2), comment="secured amount in yuan, exactly as received")
+    event_id: Mapped[str] = mapped_column(sa.String(100))
+    event_type: Mapped[str] = mapped_column(sa.String(40))
+    source: Mapped[str] = mapped_column(sa.String(200), comment="who sent it: type and event id")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

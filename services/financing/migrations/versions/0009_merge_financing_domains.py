@@ -1,0 +1,19 @@
+"""merge the financing domain branches into one head
+
+Revision ID: 0009
+Revises: 0003, 0004, 0005, 0006, 0007, 0008
+Create Date: 2026-11-23
+"""
+
+revision = "0009"
+down_revision = ("0003", "0004", "0005", "0006", "0007", "0008")
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
