@@ -13,7 +13,7 @@ ORG ?=
 help:
 	@echo "make run      - venv, local broker, migrations, four services on :8001-8004 (Ctrl-C stops)"
 	@echo "make test     - venv and the whole test suite (unit, integration, end-to-end)"
-	@echo "make bench    - event pipeline vs raw aiokafka; registry reads vs a bare endpoint; import rows/s"
+	@echo "make bench    - event pipeline vs raw aiokafka; registry reads vs a bare endpoint; import rows/s; whitelist re-evaluation and latency to a bank"
 	@echo "make migrate  - apply migrations (SERVICE=registry|financing|matching|rewards|all)"
 	@echo "make topics   - create the catalogue topics and their DLQs on KAFKA_BOOTSTRAP_SERVERS"
 	@echo "make token    - print a dev bearer token (DEPARTMENT=miit ORG=...)"
@@ -51,6 +51,7 @@ test-e2e: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m tests.bench.pipeline
 	$(PY) -m tests.bench.registry
+	$(PY) -m tests.bench.whitelist
 
 token: $(STAMP)
 	@$(PY) -m shared.auth token --department $(DEPARTMENT) $(if $(ORG),--org $(ORG))

@@ -37,7 +37,7 @@ DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
     "science_tech": ("enterprises:read", "qualifications:write"),
     "private_economy": ("enterprises:read", "qualifications:write"),
     "pboc": ("enterprises:read", "stats:read", "whitelist:read"),
-    "nfra": ("enterprises:read", "stats:read", "whitelist:read"),
+    "nfra": ("enterprises:read", "stats:read", "whitelist:read", "quotas:write"),
     "csrc": ("enterprises:read", "equity:write", "stats:read"),
     "credit": ("enterprises:read", "creditflags:write"),
     "bank": ("enterprises:read", "whitelist:read", "loans:write", "valuations:write",

@@ -411,3 +411,24 @@ async def test_the_same_claim_paid_in_parallel_is_paid_once(postgres_only, stack
     assert detail["balance_cny"] == "946000.00"
     assert [e["claim_id"] for e in detail["ledger"] if e["kind"] == "payment"] == [claim["id"]]
     ledger_consistent(detail)
+
+
+async def test_only_the_managing_office_moves_a_funds_money_and_banks_see_no_ledger(stack):
+    fund = await new_fund(stack, deposit=Decimal("1000000"))
+    other_city = auth("market_regulation", "440100-finance")
+    resp = await stack.financing.post(f"/v1/compensation/funds/{fund['id']}/deposits", json={
+        "amount_cny": "1.00", "reference": "x"}, headers=other_city)
+    assert resp.status_code == 403 and resp.json()["manager_org"] == "442000-finance"
+    seen = await call(stack, "GET", f"/v1/compensation/funds/{fund['id']}", headers=bank())
+    assert seen["balance_cny"] == "1000000.00" and seen["ledger"] == []
+    managed = await call(stack, "GET", f"/v1/compensation/funds/{fund['id']}", headers=MANAGER)
+    assert [e["kind"] for e in managed["ledger"]] == ["deposit"]
+
+
+async def test_a_forged_claims_cursor_is_422(stack):
+    import base64
+    import json as _json
+    forged = base64.urlsafe_b64encode(_json.dumps({"after": "2026-01-01T00:00:00|x"}).encode())
+    resp = await stack.financing.get("/v1/compensation/claims",
+                                     params={"cursor": forged.decode()}, headers=MANAGER)
+    assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "query.cursor"

@@ -246,10 +246,10 @@ async def test_default_compensation_and_closing(stack, broker):
     loan = await act(stack, lid, "default", {"outstanding_principal_cny": "800000.00",
                                              "principal_loss_cny": "500000.00"})
     assert loan["status"] == "defaulted" and loan["principal_loss_cny"] == "500000.00"
-    assert [t["action"] for t in loan["allowed_transitions"]] == ["compensate"]
-    # The bank cannot mark it compensated: only the compensation module does, in its own
-    # transaction, through service.mark_compensated.
-    await act(stack, lid, "close", {}, expect=409)
+    # The bank may write it off (close); compensation is the fund's step, taken only by the
+    # compensation module through service.mark_compensated (no route marks it).
+    assert [(t["action"], t["actor"]) for t in loan["allowed_transitions"]] == [
+        ("compensate", "compensation"), ("close", "bank")]
     async with stack.financing_app.state.sessionmaker() as session, session.begin():
         row = await repository.get_loan(session, lid, for_update=True)
         await service.mark_compensated(session, row, claim_id="claim-1",

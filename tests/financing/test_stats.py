@@ -228,3 +228,9 @@ async def test_csv_export_for_excel_and_who_may_read(stack):
                         ("format=csv&section=loans", "section.unknown")):
         resp = await stack.financing.get(f"/v1/stats?{query}", headers=REGULATOR)
         assert resp.status_code == 422 and resp.json()["errors"][0]["rule"] == rule, resp.text
+
+
+async def test_a_month_beyond_the_calendar_is_422(financing_app):
+    resp = await financing_app.state.client.get("/v1/stats", params={"to": "9999-12"},
+                                                headers=auth("pboc"))
+    assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "query.to"

@@ -455,7 +455,20 @@ async def test_latest_valuation_is_by_valuation_date_then_recorded_time(stack):
         "low_cny": D(current["low_cny"]), "high_cny": D(current["high_cny"]),
         "method": "cost_obsolescence", "valued_on": today,
         "valid_until": date.fromisoformat(current["valid_until"])}
-    newest = await value(stack, {"application_no": number, "purpose": "licensing",
+    # a licensing valuation is not a pledge valuation
+    await value(stack, {"application_no": number, "purpose": "licensing",
+                        "cost": COST | {"obsolescence_rate": "0.4"}})
+    assert (await latest())[number]["valuation_id"] == current["id"]
+    # a bank's own valuation counts only for that bank's loans, never for others or the list
+    banks = await value(stack, {"application_no": number, "purpose": "pledge_financing",
+                                "cost": COST | {"obsolescence_rate": "0.1"}}, headers=BANK)
+    assert (await latest())[number]["valuation_id"] == current["id"]
+    async with stack.financing_app.state.sessionmaker() as s:
+        assert (await latest_for(s, [number], lender="BANK001"))[number]["valuation_id"] \
+            == banks["id"]
+        assert (await latest_for(s, [number], lender="BANK002"))[number]["valuation_id"] \
+            == current["id"]
+    newest = await value(stack, {"application_no": number, "purpose": "pledge_financing",
                                  "cost": COST | {"obsolescence_rate": "0.4"}})
     assert (await latest())[number]["valuation_id"] == newest["id"]
 
@@ -473,3 +486,20 @@ async def test_migration_matches_the_models(db_url):
         await engine.dispose()
     mine = [d for d in diffs if "valuation" in repr(d)]
     assert mine == []
+
+
+async def test_inputs_that_explode_the_value_are_422_not_500(stack):
+    uscc = await new_sme(stack)
+    number = await new_patent(stack, uscc)
+    huge = {"variant": "relief_from_royalty", "sales_cny": ["1000000000000000"] * 20,
+            "royalty_rate": "1", "tax_rate": "0", "discount_rate": "-0.9999"}
+    resp = await stack.financing.post("/v1/valuations", headers=IP_OFFICE, json={
+        "application_no": number, "purpose": "pledge_financing", "income": huge})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["errors"][0]["rule"] in ("value.out_of_range", "value.max")
+    big = huge | {"discount_rate": "-0.5"}
+    resp = await stack.financing.post("/v1/valuations", headers=IP_OFFICE, json={
+        "application_no": number, "purpose": "pledge_financing", "income": big})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["errors"][0] == resp.json()["errors"][0] | {"field": "income",
+                                                                    "rule": "value.max"}

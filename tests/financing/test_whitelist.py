@@ -231,3 +231,62 @@ async def test_flow1_miit_grants_srdi_to_an_sme_without_figures_and_it_is_added(
     assert rule(entry, "size.sme")["figures"]["sme_evidence"]["kind"] == "zjtx_sme"
     (kind, payload), = await whitelist_events(broker, uscc, 1)
     assert kind == "whitelist.entry_added" and payload["basis"]["cause"] == "qualification.granted"
+
+
+async def test_a_new_pack_version_re_decides_the_entries_it_changes(stack, tmp_path):
+    """A pack change is a file: the sweep re-evaluates entries decided by the old version and
+    publishes what changed; a second sweep finds nothing to do."""
+    from services.financing.whitelist import packs
+    from services.financing.whitelist.service import reevaluate_all
+
+    uscc, _ = await whitelisted_sme(stack)
+    text = (packs.PACK_DIR / "whitelist-2024.yaml").read_text(encoding="utf-8")
+    v2 = text.replace("version: 1", "version: 2").replace("min_pledgeable_patents: 1",
+                                                          "min_pledgeable_patents: 2")
+    (tmp_path / "whitelist-2024.yaml").write_text(v2, encoding="utf-8")
+    original = packs.PACK_DIR
+    packs.PACK_DIR = tmp_path
+    packs.packs.cache_clear()
+    try:
+        factory = stack.financing_app.state.sessionmaker
+        counts = await reevaluate_all(factory, cause="pack:whitelist@v2", only_stale_pack=True)
+        assert counts == {"evaluated": 1, "published": 1}
+        entry = await wait_entry(stack, uscc, lambda e: True)
+        assert entry["listed"] is False and entry["pack"] == "whitelist@v2"
+        assert rule(entry, "patents.pledgeable")["figures"]["required"] == 2
+        assert entry["basis"]["cause"] == "pack:whitelist@v2"
+        assert await reevaluate_all(factory, cause="again", only_stale_pack=True) == {
+            "evaluated": 0, "published": 0}
+    finally:
+        packs.PACK_DIR = original
+        packs.packs.cache_clear()
+
+
+async def test_the_ops_command_re_evaluates_everything_and_changes_nothing_unchanged(stack):
+    import asyncio
+    import os
+    import sys
+
+    from shared.config import REPO_ROOT
+
+    uscc, _ = await whitelisted_sme(stack)
+    before = await wait_entry(stack, uscc)
+    env = {**os.environ,
+           "FINANCING_DATABASE_URL": stack.financing_app.state.settings.database_url}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.financing", "whitelist", "reevaluate", cwd=REPO_ROOT,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    counts = json.loads(out.decode().strip().splitlines()[-1])
+    assert counts["evaluated"] >= 1 and counts["published"] == 0
+    after = await wait_entry(stack, uscc)
+    assert after["revision"] == before["revision"] == 1
+
+
+async def test_a_changed_since_without_offset_is_422(stack):
+    resp = await stack.financing.get("/v1/whitelist", params={
+        "changed_since": "2026-01-01T00:00:00"}, headers=auth("bank", "BANK001"))
+    assert resp.status_code == 422
+    assert resp.json()["errors"][0] == resp.json()["errors"][0] | {
+        "field": "query.changed_since", "rule": "datetime.offset_required"}

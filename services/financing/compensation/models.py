@@ -37,6 +37,8 @@ class Fund(Base):
     deposited_cny: Mapped[Decimal] = mapped_column(MONEY, comment="sum of deposits")
     paid_cny: Mapped[Decimal] = mapped_column(MONEY, comment="sum of compensation paid")
     note: Mapped[str | None] = mapped_column(sa.Text)
+    manager_org: Mapped[str | None] = mapped_column(
+        sa.String(40), comment="the managing office's org: only it deposits and pays")
     created_by: Mapped[str] = mapped_column(sa.String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

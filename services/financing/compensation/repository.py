@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.financing.compensation.models import Claim, Fund, LedgerEntry
 from services.financing.loans.models import Loan
+from shared.errors import InvalidInput
 
 
 def add(session: AsyncSession, row: Any) -> None:
@@ -123,7 +124,14 @@ async def search_claims(session: AsyncSession, *, conditions: Sequence[Any], aft
     query = sa.select(Claim).where(*conditions)
     if after:
         stamp, _, claim_id = after.partition("|")
-        at = datetime.fromisoformat(stamp)
+        try:
+            at = datetime.fromisoformat(stamp)
+        except ValueError:
+            at = None
+        if at is None or at.utcoffset() is None or not claim_id:
+            raise InvalidInput("query.cursor", "cursor.invalid",
+                               "not a cursor returned by this API (use next_cursor as given)",
+                               message_zh="无效的分页游标")
         query = query.where(sa.or_(Claim.filed_at < at,
                                    sa.and_(Claim.filed_at == at, Claim.id < claim_id)))
     query = query.order_by(Claim.filed_at.desc(), Claim.id.desc()).limit(limit)

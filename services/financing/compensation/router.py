@@ -106,10 +106,14 @@ async def read_fund(fund_id: FUND_ID, session: DbSession, caller: Caller,
                     cursor: Annotated[str | None, Query(max_length=500)] = None,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> FundDetail:
     """Every entry: amount (+ deposit, − payment), balance after, claim, who, when. The ledger
-    amounts sum to the balance."""
+    amounts sum to the balance. Banks get the balance without the ledger (other banks' loans)."""
     _can_read_funds(caller)
     fund, rows, next_cursor = await service.fund_ledger(session, fund_id, cursor=cursor,
                                                         limit=limit)
+    if caller.department == "bank":
+        # A bank sees the balance it may claim against, not other banks' loans and payouts
+        # (its own claims are at GET /v1/compensation/claims).
+        rows, next_cursor = [], None
     return FundDetail(**service.fund_model(fund),
                       ledger=[LedgerEntryRead(**service.entry_model(e, loan_id))
                               for e, loan_id in rows],

@@ -76,8 +76,8 @@ async def create_fund(session: AsyncSession, data: FundCreate, caller: Principal
     now = utcnow()
     fund = Fund(id=_uuid(), name=data.name, jurisdiction=jurisdiction, pack_id=data.pack_id,
                 balance_cny=Decimal("0.00"), deposited_cny=Decimal("0.00"),
-                paid_cny=Decimal("0.00"), note=data.note, created_by=caller.subject,
-                created_at=now, updated_at=now)
+                paid_cny=Decimal("0.00"), note=data.note, manager_org=caller.org,
+                created_by=caller.subject, created_at=now, updated_at=now)
     repository.add(session, fund)
     await session.flush()
     log.info("financing.compensation.fund_created", fund_id=fund.id, jurisdiction=jurisdiction,
@@ -92,12 +92,22 @@ async def fund_or_404(session: AsyncSession, fund_id: str, *, for_update: bool =
     return fund
 
 
+def ensure_manager(fund: Fund, caller: Principal) -> None:
+    """Only the office that manages a fund (the org of the token that created it) moves money
+    in or out of it; another city's IP office cannot."""
+    if fund.manager_org is not None and (caller.org or "") != fund.manager_org:
+        raise Forbidden(f"fund {fund.id} is managed by {fund.manager_org}; this caller's org "
+                        f"is {caller.org or '(none)'}", detail_zh="只有该资金的管理单位可以操作",
+                        manager_org=fund.manager_org)
+
+
 async def deposit(session: AsyncSession, fund_id: str, data: DepositCreate, caller: Principal,
                   *, today: date | None = None) -> tuple[Fund, LedgerEntry]:
     """Top the fund up; the ledger entry carries the balance after it."""
     today = today or today_cn()
     on = data.deposited_on or today
     _not_future(on, "deposited_on", today)
+    ensure_manager(await fund_or_404(session, fund_id), caller)
     now = utcnow()
     amount = money(data.amount_cny)
     balance = await repository.credit(session, fund_id, amount, now)
@@ -310,6 +320,7 @@ async def pay_claim(session: AsyncSession, claim_id: str, data: PaymentCreate,
         raise _already_paid(claim.id)
     # Lock order everywhere: claim, then fund, then loan.
     fund = await fund_or_404(session, claim.fund_id, for_update=True)
+    ensure_manager(fund, caller)
     loan = await _loan(session, claim.loan_id, for_update=True)
     _ensure_defaulted(loan)
     pack = _pack(fund, loan)

@@ -7,11 +7,12 @@ the API renders as 409 listing the current state and the transitions allowed fro
 ::
 
     applied ──review──▶ under_review ──approve──▶ approved ──register_pledges──▶ pledge_registered
-      │                     └──reject──▶ rejected ──withdraw──▶ closed                 │
-      └──withdraw──▶ closed                                                        disburse
+      │                     ├──reject──▶ rejected ──withdraw──▶ closed                 │
+      └──withdraw──▶ closed └──withdraw──▶ closed ◀──withdraw── approved            disburse
                                                                                       ▼
     closed ◀──close── repaid ◀──repay── disbursed ──mark_overdue──▶ overdue ──repay──▶ repaid
     closed ◀──close── compensated ◀──compensate── defaulted ◀──default── overdue
+    closed ◀──close── defaulted  (written off without compensation)
 """
 
 from __future__ import annotations
@@ -61,13 +62,15 @@ S, A = LoanStatus, LoanAction
 #: current state → {action: next state}. Everything not listed is illegal.
 TRANSITIONS: dict[LoanStatus, dict[LoanAction, LoanStatus]] = {
     S.applied: {A.review: S.under_review, A.withdraw: S.closed},
-    S.under_review: {A.approve: S.approved, A.reject: S.rejected},
-    S.approved: {A.register_pledges: S.pledge_registered},
+    # the applicant may withdraw until the pledge is registered (declining an approval too)
+    S.under_review: {A.approve: S.approved, A.reject: S.rejected, A.withdraw: S.closed},
+    S.approved: {A.register_pledges: S.pledge_registered, A.withdraw: S.closed},
     S.rejected: {A.withdraw: S.closed},
     S.pledge_registered: {A.disburse: S.disbursed},
     S.disbursed: {A.repay: S.repaid, A.mark_overdue: S.overdue},
     S.overdue: {A.repay: S.repaid, A.default: S.defaulted},
-    S.defaulted: {A.compensate: S.compensated},
+    # the bank closes a defaulted loan without compensation (no fund, claim refused, write-off)
+    S.defaulted: {A.compensate: S.compensated, A.close: S.closed},
     S.compensated: {A.close: S.closed},
     S.repaid: {A.close: S.closed},
     S.closed: {},

@@ -356,7 +356,7 @@ async def _approve(session: AsyncSession, loan: Loan, data: LoanDecision, caller
              if not c.passed and c.rule in recheck]
     if still:
         raise PatentsNotPledgeable(still)
-    found = await valuations.latest_for(session, numbers)
+    found = await valuations.latest_for(session, numbers, lender=loan.bank_code)
     cap = rules.pledge_cap(pack, loan.bank_code, [
         rules.PledgedValue(p.application_no, p.kind, found.get(p.application_no))
         for p in loan.pledges], today)
@@ -593,8 +593,8 @@ async def mark_compensated(session: AsyncSession, loan: Loan, *, claim_id: str,
 
 async def close(session: AsyncSession, loan: Loan, data: LoanClose, caller: Principal, *,
                 today: date | None = None) -> Loan:
-    """repaid / compensated → closed by the lending bank; pledges still held are released.
-    Emits ``loan.closed``."""
+    """repaid / compensated / defaulted (written off) → closed by the lending bank; pledges still
+    held are released. Emits ``loan.closed``."""
     today = today or today_cn()
     ensure_lending_bank(loan, caller)
     reason = loan.status
@@ -613,8 +613,8 @@ async def close(session: AsyncSession, loan: Loan, data: LoanClose, caller: Prin
 
 async def withdraw(session: AsyncSession, loan: Loan, data: LoanWithdrawal, caller: Principal,
                    *, today: date | None = None) -> Loan:
-    """The applicant withdraws an application (applied) or closes a rejected one → closed.
-    Emits ``loan.closed``."""
+    """The applicant withdraws (applied, under review, or declining an approval before the
+    pledge is registered) or closes a rejected one → closed. Emits ``loan.closed``."""
     today = today or today_cn()
     ensure_applicant(loan, caller)
     now = utcnow()

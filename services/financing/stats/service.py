@@ -42,9 +42,9 @@ DEFINITIONS = {
 
 def _month(raw: str, field: str) -> date:
     match = MONTH.match(raw or "")
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1985:
-        raise InvalidInput(field, "month.format", f"{raw!r} is not a month (YYYY-MM)",
-                           message_zh="月份格式应为 YYYY-MM")
+    if not match or not 1 <= int(match.group(2)) <= 12 or not 1985 <= int(match.group(1)) <= 2200:
+        raise InvalidInput(field, "month.format", f"{raw!r} is not a month (YYYY-MM, "
+                           "1985-01 to 2200-12)", message_zh="月份格式应为 YYYY-MM")
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 

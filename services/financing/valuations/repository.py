@@ -74,15 +74,22 @@ async def list_for_patent(session: AsyncSession, application_no: str, *,
     return list((await session.scalars(query)).all())
 
 
-async def latest_for(session: AsyncSession, application_nos: Iterable[str]
-                     ) -> dict[str, dict[str, Any]]:
+async def latest_for(session: AsyncSession, application_nos: Iterable[str], *,
+                     lender: str | None = None) -> dict[str, dict[str, Any]]:
     """The latest completed valuation of each patent that has one, keyed by application number:
     ``{"valuation_id", "value_cny" (Decimal), "low_cny", "high_cny", "method", "valued_on"
     (date), "valid_until" (date | None)}``. Bank internal valuations are not included.
 
+    Only valuations for pledge financing count, made by the IP office or an appraiser — or, for
+    a loan's cap, by the lending bank itself (``lender``): one bank's figures never set another
+    bank's cap or what every bank sees on the whitelist.
+
     "Latest" is by valuation date (评估基准日), then by when it was recorded, then by id, so a
     valuation back-dated after a newer one does not replace it."""
     numbers = sorted(set(application_nos))
+    trusted = Valuation.requester_department != "bank"
+    if lender:
+        trusted = sa.or_(trusted, Valuation.requester_org == lender)
     out: dict[str, dict[str, Any]] = {}
     for i in range(0, len(numbers), CHUNK):
         rank = sa.func.row_number().over(
@@ -92,7 +99,9 @@ async def latest_for(session: AsyncSession, application_nos: Iterable[str]
         ranked = (sa.select(Valuation.id, Valuation.application_no, Valuation.value_cny,
                             Valuation.low_cny, Valuation.high_cny, Valuation.method,
                             Valuation.valuation_date, Valuation.valid_until, rank)
-                  .where(Valuation.application_no.in_(numbers[i:i + CHUNK])).subquery())
+                  .where(Valuation.application_no.in_(numbers[i:i + CHUNK]),
+                         Valuation.purpose == "pledge_financing", trusted)
+                  .subquery())
         rows = await session.execute(sa.select(ranked).where(ranked.c.rank == 1))
         for row in rows:
             out[row.application_no] = {

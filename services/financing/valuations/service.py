@@ -201,6 +201,11 @@ def _income(data, cap: Decimal | None) -> MethodValue:
                                     cap)
     except InputRule as exc:
         raise _rule_error("income", exc) from exc
+    except ArithmeticError as exc:  # e.g. a discount rate near -1 over many years
+        raise _rule_error("income", InputRule(
+            "discount_rate", "value.out_of_range",
+            f"the projection does not give a finite value a register can hold ({exc!r})",
+            "评估结果超出可记录范围")) from exc
 
 
 def _cost(data, cap: Decimal | None, statutory: Decimal | None) -> MethodValue:
@@ -354,6 +359,13 @@ async def create(session: AsyncSession, data: ValuationCreate, caller: Principal
                         f"{plain(limits.profit_split_max)} of profit CNIPA generally expects "
                         f"({limits.source.document}, confidence {limits.source.confidence})")
 
+    for approach, result in results.items():
+        if result.value > methods.MAX_AMOUNT:
+            raise InvalidInput(
+                approach.value, "value.max",
+                f"the {approach.value} approach gives {plain(round_cny(result.value))} yuan, "
+                f"above the {plain(methods.MAX_AMOUNT)} a valuation may state; check the inputs",
+                message_zh="评估结果超过上限，请检查参数")
     purpose = Purpose(data.purpose)
     weights = pack.data.method_weights.by_purpose[purpose]
     combined = methods.combine({a.value: results[a].value for a in APPROACH_ORDER

@@ -71,6 +71,10 @@ async def list_whitelist(
     ``If-None-Match`` to get ``304`` while nothing on the page changed. For a complete, pushed
     copy subscribe to ``financing.whitelist.v1`` (log-compacted by USCC) or a webhook."""
     _can_read(caller)
+    if changed_since is not None and changed_since.utcoffset() is None:
+        raise InvalidInput("query.changed_since", "datetime.offset_required",
+                           "give the instant with its UTC offset, e.g. 2026-11-23T08:00:00+08:00",
+                           message_zh="时间需带时区偏移")
     after = decode_cursor(cursor)
     query = sa.select(WhitelistEntry).where(WhitelistEntry.listed.is_(listed))
     if tier:

@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('deposited_cny', sa.Numeric(precision=18, scale=2), nullable=False, comment='sum of deposits'),
     sa.Column('paid_cny', sa.Numeric(precision=18, scale=2), nullable=False, comment='sum of compensation paid'),
     sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('manager_org', sa.String(length=40), nullable=True, comment="the managing office's org: only it deposits and pays"),
     sa.Column('created_by', sa.String(length=120), nullable=False),
     sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', shared.db.UTCDateTime(timezone=True), nullable=False),
