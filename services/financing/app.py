@@ -23,6 +23,7 @@ from services.financing.stats.router import router as stats_router
 from services.financing.valuations import packs as valuation_packs
 from services.financing.valuations.handlers import HANDLERS as VALUATION_HANDLERS
 from services.financing.valuations.router import router as valuations_router
+from services.financing.webhooks.config import WebhookSettings
 from services.financing.webhooks.router import router as webhooks_router
 from services.financing.webhooks.tasks import PERIODIC_TASKS as WEBHOOK_TASKS
 from services.financing.whitelist import packs as whitelist_packs
@@ -71,10 +72,17 @@ def load_policy_packs(_app: FastAPI | None = None) -> None:
         module.load()
 
 
+def check_configuration(app: FastAPI | None = None) -> None:
+    """What must hold before the service accepts traffic: valid packs, and (in production) the
+    key that seals the banks' webhook secrets."""
+    load_policy_packs(app)
+    WebhookSettings()
+
+
 def create_app(settings: FinancingSettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings or FinancingSettings(), title="ipbridge financing", version="0.2.0",
-        description=DESCRIPTION, tables=KERNEL, on_startup=load_policy_packs,
+        description=DESCRIPTION, tables=KERNEL, on_startup=check_configuration,
         handlers=combine(ENTERPRISE_HANDLERS, FACT_HANDLERS, VALUATION_HANDLERS),
         periodic=[*WHITELIST_TASKS, *LOAN_TASKS, *WEBHOOK_TASKS],
         routers=[enterprise_projection_router(ENTERPRISES), whitelist_router, valuations_router,

@@ -413,3 +413,37 @@ async def test_whitelist_entries_reach_every_subscribed_bank(stack, receiver):
         assert first["data"]["uscc"] == uscc and first["data"]["listed"] is True
         last = json.loads(mine[-1]["body"])["data"]
         assert [p["application_no"] for p in last["pledgeable_patents"]] == numbers
+
+
+async def test_signing_secrets_are_sealed_at_rest_and_still_sign(financing_app, receiver,
+                                                                  monkeypatch):
+    """With FINANCING_WEBHOOK_SECRET_KEY the database holds only ciphertext; the dispatcher
+    opens it to sign, also after the key is rotated (new key first, old one kept to open)."""
+    from cryptography.fernet import Fernet
+
+    from services.financing.webhooks.models import WebhookSubscription
+
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    monkeypatch.setenv("FINANCING_WEBHOOK_SECRET_KEY", old_key)
+    client = financing_app.state.client
+    hook = await subscribe(client, receiver.url("/sealed"))
+    async with financing_app.state.sessionmaker() as session:
+        stored = (await session.get(WebhookSubscription, hook["id"])).secret
+    assert stored.startswith("fernet:") and hook["secret"] not in stored
+
+    monkeypatch.setenv("FINANCING_WEBHOOK_SECRET_KEY", f"{new_key},{old_key}")
+    await publish_pledge(financing_app, make_uscc())
+    request = (await receiver.wait("/sealed", 1))[0]
+    verify(hook["secret"], request["headers"], request["body"])
+
+
+def test_production_refuses_to_start_without_a_sealing_key(monkeypatch):
+    from services.financing.webhooks.config import WebhookSettings
+
+    monkeypatch.setenv("IPBRIDGE_ENV", "prod")
+    monkeypatch.delenv("FINANCING_WEBHOOK_SECRET_KEY", raising=False)
+    with pytest.raises(ValueError, match="FINANCING_WEBHOOK_SECRET_KEY is required"):
+        WebhookSettings()
+    monkeypatch.setenv("FINANCING_WEBHOOK_SECRET_KEY", "not-a-key")
+    with pytest.raises(ValueError, match="must be Fernet keys"):
+        WebhookSettings()

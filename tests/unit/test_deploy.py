@@ -42,7 +42,8 @@ INIT_SQL = REPO / "deploy" / "postgres" / "init.sql"
 DOCKERIGNORE = REPO / ".dockerignore"
 
 #: Values for the variables docker-compose.yml interpolates; unset ones use their default.
-INTERPOLATION_ENV = {"IPBRIDGE_JWT_SECRET": "test-secret-not-the-dev-one-0123456789abcdef"}
+INTERPOLATION_ENV = {"IPBRIDGE_JWT_SECRET": "test-secret-not-the-dev-one-0123456789abcdef",
+                     "FINANCING_WEBHOOK_SECRET_KEY": "Y2hhbmdlLW1lLXRoaXMtaXMtMzItYnl0ZXMtbG9uZyE="}
 #: First words of a compose `command` that deploy/entrypoint.sh dispatches.
 ENTRYPOINT_COMMANDS = {"serve", "migrate", "topics", "cli"}
 ONE_SHOT_COMMANDS = {"migrate", "topics"}
@@ -168,9 +169,31 @@ def settings_classes() -> dict[str, type[ServiceSettings]]:
     return out
 
 
+def component_settings(cls: type[ServiceSettings]) -> list[type]:
+    """Settings a service's domains read on their own (``services/<pkg>/<domain>/config.py``,
+    e.g. financing's ``FINANCING_WEBHOOK_*``)."""
+    from pydantic_settings import BaseSettings
+
+    pkg = cls.__module__.split(".")[1]
+    found = []
+    for path in sorted((REPO / "services" / pkg).glob("*/config.py")):
+        module = importlib.import_module(f"services.{pkg}.{path.parent.name}.config")
+        found += [c for c in vars(module).values() if isinstance(c, type)
+                  and issubclass(c, BaseSettings) and c.__module__ == module.__name__]
+    return found
+
+
 def settings_env_names(cls: type[ServiceSettings]) -> set[str]:
     """Every variable name the settings class reads: its prefixed fields, the platform-wide
-    names (shared.config.PLATFORM_WIDE_ENV) and explicit aliases."""
+    names (shared.config.PLATFORM_WIDE_ENV), explicit aliases, and its domains' own settings."""
+    names = set()
+    for extra in component_settings(cls):
+        prefix = extra.model_config.get("env_prefix", "")
+        names |= {f"{prefix}{field}".upper() for field in extra.model_fields}
+    return names | _own_env_names(cls)
+
+
+def _own_env_names(cls: type[ServiceSettings]) -> set[str]:
     prefix = cls.model_config.get("env_prefix", "")
     names = {f"{prefix}{field}".upper() for field in cls.model_fields}
     for info in cls.model_fields.values():

@@ -3,7 +3,10 @@ runs, so an operator's change needs only a restart, and tests can shorten the ba
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+import os
+
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +28,28 @@ class WebhookSettings(BaseSettings):
     replay_max: int = Field(1000, ge=1, description="Most deliveries one replay may re-queue")
     proxy: str | None = Field(None, description="Egress proxy for bank endpoints (environment "
                                                 "proxy variables are ignored)")
+
+    secret_key: SecretStr | None = Field(
+        None, description="Fernet key (urlsafe base64 of 32 bytes; `python -c 'from "
+                          "cryptography.fernet import Fernet; print(Fernet.generate_key()"
+                          ".decode())'`) sealing the banks' signing secrets at rest; required "
+                          "with IPBRIDGE_ENV=prod. Several keys, comma-separated, newest "
+                          "first, rotate it: old secrets still open, new ones use the first.")
+
+    @model_validator(mode="after")
+    def _key_in_production(self) -> "WebhookSettings":
+        if self.secret_key is None:
+            if os.environ.get("IPBRIDGE_ENV", "dev") == "prod":
+                raise ValueError("FINANCING_WEBHOOK_SECRET_KEY is required with IPBRIDGE_ENV=prod "
+                                 "(the banks' signing secrets are sealed with it)")
+            return self
+        for key in self.secret_key.get_secret_value().split(","):
+            try:
+                Fernet(key.strip().encode())
+            except (ValueError, TypeError) as exc:
+                raise ValueError("FINANCING_WEBHOOK_SECRET_KEY must be Fernet keys (urlsafe "
+                                 "base64 of 32 bytes), comma-separated") from exc
+        return self
 
     @model_validator(mode="after")
     def _lease_outlives_a_request(self) -> "WebhookSettings":

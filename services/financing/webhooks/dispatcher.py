@@ -53,6 +53,7 @@ class Dispatcher:
     def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
         self.factory = factory
         self._wake = asyncio.Event()
+        self._keys: str | None = None  # FINANCING_WEBHOOK_SECRET_KEY, read on each run
         sync_class = factory.kw.get("sync_session_class")
         if sync_class is not None:
             sa_event.listen(sync_class, "after_commit", self._after_commit)
@@ -65,6 +66,7 @@ class Dispatcher:
         """Send until nothing is due, waiting for a wake-up or the next retry, for at most
         ``poll_interval_s``; then return (the periodic runner calls again)."""
         settings = WebhookSettings()
+        self._keys = settings.secret_key.get_secret_value() if settings.secret_key else None
         totals: Counter[str] = Counter()
         deadline = time.monotonic() + settings.poll_interval_s
         while True:
@@ -111,7 +113,8 @@ class Dispatcher:
                     ) -> tuple[int | None, str | None]:
         body = claim.body.encode()
         headers = {"Content-Type": service.CLOUDEVENTS_JSON, "User-Agent": USER_AGENT,
-                   **signing.headers(claim.secret, claim.event_id, body)}
+                   **signing.headers(signing.unseal(claim.secret, self._keys),
+                                     claim.event_id, body)}
         try:
             response = await client.post(claim.url, content=body, headers=headers)
         except httpx.HTTPError as exc:

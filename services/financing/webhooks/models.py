@@ -31,7 +31,7 @@ class WebhookSubscription(Base):
     description: Mapped[str | None] = mapped_column(sa.String(500))
     status: Mapped[str] = mapped_column(sa.String(10), comment="active | deleted")
     secret: Mapped[str] = mapped_column(
-        sa.String(200), comment="whsec_ signing secret; encrypt at rest in production")
+        sa.String(200), comment="whsec_ signing secret, sealed (fernet:…) with FINANCING_WEBHOOK_SECRET_KEY")
     secret_version: Mapped[int] = mapped_column(sa.Integer, default=1)
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(sa.String(120))

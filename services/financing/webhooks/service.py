@@ -116,6 +116,12 @@ def check_event_types(requested: list[str]) -> list[str]:
     return sorted(requested)
 
 
+def _sealed(secret: str) -> str:
+    """The secret as stored: sealed with FINANCING_WEBHOOK_SECRET_KEY when one is set."""
+    key = WebhookSettings().secret_key
+    return signing.seal(secret, key.get_secret_value() if key else None)
+
+
 async def create(session: AsyncSession, data: WebhookCreate, caller: Principal, *, env: str
                  ) -> tuple[WebhookSubscription, str]:
     """Register a subscription for the calling bank; returns it and its secret (shown once)."""
@@ -131,7 +137,7 @@ async def create(session: AsyncSession, data: WebhookCreate, caller: Principal, 
     secret = signing.new_secret()
     subscription = WebhookSubscription(
         id=str(uuid.uuid4()), bank_code=bank_code, url=url, event_types=event_types,
-        description=data.description, status=ACTIVE, secret=secret, secret_version=1,
+        description=data.description, status=ACTIVE, secret=_sealed(secret), secret_version=1,
         created_by=caller.subject, created_at=now, updated_at=now)
     repository.add_subscription(session, subscription)
     await session.flush()
@@ -172,7 +178,7 @@ async def rotate_secret(session: AsyncSession, subscription: WebhookSubscription
     """A new secret signs every attempt from now on; the old one stops at once."""
     now = utcnow()
     secret = signing.new_secret()
-    subscription.secret = secret
+    subscription.secret = _sealed(secret)
     subscription.secret_version += 1
     subscription.secret_rotated_at = now
     subscription.updated_at = now

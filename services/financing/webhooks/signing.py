@@ -97,3 +97,32 @@ def verify(secret: str, headers: dict[str, str], body: bytes, *,
         if version == "v1" and hmac.compare_digest(value, expected):
             return
     raise SignatureError("no Webhook-Signature matches the body")
+
+
+# --- secrets at rest ----------------------------------------------------------------------------
+
+SEALED_PREFIX = "fernet:"
+
+
+def _fernet(keys: str):
+    from cryptography.fernet import Fernet, MultiFernet
+
+    return MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()])
+
+
+def seal(secret: str, keys: str | None) -> str:
+    """What the database stores: the secret encrypted with the first key (Fernet: AES-128-CBC
+    + HMAC-SHA256), or the secret itself when no key is configured (dev and test only)."""
+    if not keys:
+        return secret
+    return SEALED_PREFIX + _fernet(keys).encrypt(secret.encode()).decode()
+
+
+def unseal(stored: str, keys: str | None) -> str:
+    """The signing secret back from the database; a sealed value needs one of the keys."""
+    if not stored.startswith(SEALED_PREFIX):
+        return stored
+    if not keys:
+        raise RuntimeError("a webhook secret is sealed but FINANCING_WEBHOOK_SECRET_KEY is unset")
+    return _fernet(keys).decrypt(stored[len(SEALED_PREFIX):].encode()).decode()
+

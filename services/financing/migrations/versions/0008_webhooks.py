@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('event_types', sa.JSON(), nullable=False, comment='as subscribed, sorted'),
     sa.Column('description', sa.String(length=500), nullable=True),
     sa.Column('status', sa.String(length=10), nullable=False, comment='active | deleted'),
-    sa.Column('secret', sa.String(length=200), nullable=False, comment='whsec_ signing secret; encrypt at rest in production'),
+    sa.Column('secret', sa.String(length=200), nullable=False, comment='whsec_ signing secret, sealed (fernet:…) with FINANCING_WEBHOOK_SECRET_KEY'),
     sa.Column('secret_version', sa.Integer(), nullable=False),
     sa.Column('secret_rotated_at', shared.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_by', sa.String(length=120), nullable=False),
