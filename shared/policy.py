@@ -54,6 +54,11 @@ class PolicyPack(BaseModel, Generic[T]):
     def in_force(self, on: date) -> bool:
         return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
 
+    @property
+    def ref(self) -> str:
+        """``id@vN``: how a decision's basis names the pack that decided it."""
+        return f"{self.id}@v{self.version}"
+
     def cite(self) -> list[dict[str, Any]]:
         return [{"pack": f"{self.id}@v{self.version}", **s.model_dump(exclude_none=True)}
                 for s in self.sources]
@@ -99,3 +104,18 @@ class PackSet(Generic[T]):
         if not candidates:
             raise LookupError(f"no {jurisdiction} policy pack in force on {on.isoformat()}")
         return candidates[0]
+
+    def for_date(self, on: date, *, field: str, subject: str, subject_zh: str,
+                 jurisdiction: str = "national") -> PolicyPack[T]:
+        """The pack in force on ``on``, or 422 naming the request's date ``field`` that chose
+        it (a date before any pack, or in a gap between two)."""
+        try:
+            return self.in_force(on, jurisdiction)
+        except LookupError as exc:
+            from shared.errors import InvalidInput
+
+            first = self.packs[0].effective_from
+            raise InvalidInput(field, f"{field}.no_policy_pack",
+                               f"no {subject} policy pack is in force on {on.isoformat()} "
+                               f"(packs start {first.isoformat()})",
+                               message_zh=f"该日期没有适用的{subject_zh}政策包") from exc

@@ -17,10 +17,12 @@ BANK = "BANK001"
 
 
 async def new_sme(stack, **overrides) -> str:
-    """Register a small private manufacturer (an SME by the 2011 standard); returns its USCC."""
+    """Register a small private manufacturer (an SME by the 2011 standard); returns its USCC
+    once financing has projected it (so what a test does next finds the enterprise)."""
     body = enterprise_body(**overrides)
     resp = await stack.registry.post("/v1/enterprises", json=body, headers=auth())
     assert resp.status_code == 201, resp.text
+    await wait_enterprise(stack, body["uscc"])
     return body["uscc"]
 
 
@@ -74,3 +76,15 @@ async def whitelisted_sme(stack, patents: int = 1, **overrides) -> tuple[str, li
     await wait_entry(stack, uscc, lambda e: e["listed"]
                      and len(e["pledgeable_patents"]) == patents)
     return uscc, numbers
+
+
+async def wait_enterprise(stack, uscc: str, timeout: float = 20) -> None:
+    """Until financing has projected the enterprise (its topic is not ordered with the IP one,
+    nor with events a test produces itself)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        resp = await stack.financing.get(f"/v1/enterprises/{uscc}", headers=auth("pboc"))
+        if resp.status_code == 200:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"financing never projected enterprise {uscc}")

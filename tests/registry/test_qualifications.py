@@ -39,9 +39,10 @@ KINDS = {
 }
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def clock(monkeypatch):
-    """Pin the service's "today" (China) so date rules do not drift with the calendar."""
+    """Pin the service's "today" (China) so date rules do not drift with the calendar (every
+    test here: the dates in the bodies are written against this day)."""
     monkeypatch.setattr(qualification_service, "today_cn", lambda: TODAY)
     return TODAY
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.errors import InvalidInput
 from shared.policy import PackSet, PolicyPack
 from shared.policy import PolicySource as Clause
 
@@ -95,18 +94,12 @@ def load() -> None:
 
 def pack_on(day: date, field: str = "date") -> EquityPack:
     """The pack in force on ``day``, or 422 naming the date field that chose it."""
-    try:
-        return load_packs().in_force(day)
-    except LookupError as exc:
-        first = load_packs().packs[0].effective_from
-        raise InvalidInput(field, f"{field}.no_policy_pack",
-                           f"no equity policy pack is in force on {day.isoformat()} (packs "
-                           f"start {first.isoformat()})",
-                           message_zh="该日期没有适用的股权融资政策包") from exc
+    return load_packs().for_date(day, field=field, subject="equity",
+                                 subject_zh="股权融资")
 
 
 def pack_ref(pack: EquityPack) -> str:
-    return f"{pack.id}@v{pack.version}"
+    return pack.ref
 
 
 def clause(c: Clause) -> dict[str, Any]:

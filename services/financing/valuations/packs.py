@@ -20,7 +20,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.errors import InvalidInput
 from shared.policy import PackSet, PolicyPack, PolicyPackError, load_pack
 
 PACK_DIR = Path(__file__).resolve().parent.parent / "policy_packs"
@@ -308,15 +307,9 @@ def load() -> None:
 
 def pack_on(day: date, field: str = "valuation_date") -> ValuationPack:
     """The pack in force on ``day``, or 422 naming the date field that chose it."""
-    try:
-        return load_packs().in_force(day)
-    except LookupError as exc:
-        first = load_packs().packs[0].effective_from
-        raise InvalidInput(field, f"{field}.no_policy_pack",
-                           f"no valuation policy pack is in force on {day.isoformat()} "
-                           f"(GB/T 42748-2023 applies from {first.isoformat()})",
-                           message_zh="该日期没有适用的专利评估政策包") from exc
+    return load_packs().for_date(day, field=field, subject="valuation (GB/T 42748-2023)",
+                                 subject_zh="专利评估")
 
 
 def pack_ref(pack: ValuationPack) -> str:
-    return f"{pack.id}@v{pack.version}"
+    return pack.ref

@@ -79,7 +79,7 @@ def pack_on(day: date) -> WhitelistPack:
 
 
 def pack_ref(pack: WhitelistPack) -> str:
-    return f"{pack.id}@v{pack.version}"
+    return pack.ref
 
 
 def load() -> None:

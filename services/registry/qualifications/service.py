@@ -66,14 +66,8 @@ def load_packs(directory: Path = PACK_DIR) -> PackSet[QualificationPackData]:
 
 def pack_on(day: date, field: str = "valid_from") -> QualificationPack:
     """The pack in force on ``day``, or 422 naming the date field that chose it."""
-    try:
-        return load_packs().in_force(day)
-    except LookupError as exc:
-        first = load_packs().packs[0].effective_from
-        raise InvalidInput(field, f"{field}.no_policy_pack",
-                           f"no qualification policy pack is in force on {day.isoformat()} "
-                           f"(packs start {first.isoformat()})",
-                           message_zh="该日期没有适用的资格政策包") from exc
+    return load_packs().for_date(day, field=field, subject="qualification",
+                                 subject_zh="资格")
 
 
 def normalise_certificate(raw: str) -> str:
