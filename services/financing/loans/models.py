@@ -61,7 +61,7 @@ class Loan(Base):
     decision_late: Mapped[bool | None] = mapped_column(sa.Boolean)
     # The decision.
     decision: Mapped[str | None] = mapped_column(sa.String(10), comment="approve | reject")
-    decided_on: Mapped[date | None] = mapped_column(sa.Date)
+    decided_on: Mapped[date | None] = mapped_column(sa.Date, index=True)  # stats by month
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by: Mapped[str | None] = mapped_column(sa.String(120))
     decision_basis: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
@@ -74,7 +74,7 @@ class Loan(Base):
     quota_counted_cny: Mapped[Decimal | None] = mapped_column(MONEY)
     # After approval.
     disbursed_amount_cny: Mapped[Decimal | None] = mapped_column(MONEY)
-    disbursed_on: Mapped[date | None] = mapped_column(sa.Date)
+    disbursed_on: Mapped[date | None] = mapped_column(sa.Date, index=True)  # stats by month
     maturity_on: Mapped[date | None] = mapped_column(sa.Date)
     outstanding_principal_cny: Mapped[Decimal | None] = mapped_column(MONEY)
     repaid_on: Mapped[date | None] = mapped_column(sa.Date)

@@ -91,6 +91,8 @@ def upgrade() -> None:
     op.create_index('ix_loans_decision_deadline', 'loans', ['decision_deadline'], unique=False, postgresql_where=sa.text('decision_deadline IS NOT NULL'), sqlite_where=sa.text('decision_deadline IS NOT NULL'))
     op.create_index('ix_loans_quota', 'loans', ['bank_code', 'quota_year'], unique=False, postgresql_where=sa.text('quota_year IS NOT NULL'), sqlite_where=sa.text('quota_year IS NOT NULL'))
     op.create_index(op.f('ix_loans_status'), 'loans', ['status'], unique=False)
+    op.create_index(op.f('ix_loans_decided_on'), 'loans', ['decided_on'], unique=False)
+    op.create_index(op.f('ix_loans_disbursed_on'), 'loans', ['disbursed_on'], unique=False)
     op.create_table('pledges',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('loan_id', sa.String(length=36), nullable=False),
@@ -126,6 +128,8 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_pledges_loan_id"), table_name="pledges")
     op.drop_index(op.f("ix_pledges_application_no"), table_name="pledges")
     op.drop_table("pledges")
+    op.drop_index(op.f("ix_loans_disbursed_on"), table_name="loans")
+    op.drop_index(op.f("ix_loans_decided_on"), table_name="loans")
     op.drop_index(op.f("ix_loans_status"), table_name="loans")
     op.drop_index("ix_loans_quota", table_name="loans")
     op.drop_index("ix_loans_decision_deadline", table_name="loans")
