@@ -97,7 +97,10 @@ class PackSet(Generic[T]):
 
     @classmethod
     def load(cls, directory: Path, pattern: str, data_model: type[T]) -> "PackSet[T]":
-        return cls([load_pack(p, data_model) for p in sorted(directory.glob(pattern))])
+        files = sorted(directory.glob(pattern))
+        if not files:
+            raise PolicyPackError(f"no {pattern} policy pack in {directory}")
+        return cls([load_pack(p, data_model) for p in files])
 
     def in_force(self, on: date, jurisdiction: str = "national") -> PolicyPack[T]:
         candidates = [p for p in self.packs if p.jurisdiction == jurisdiction and p.in_force(on)]

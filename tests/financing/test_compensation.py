@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from decimal import Decimal
 
@@ -18,7 +17,7 @@ from alembic.migration import MigrationContext
 
 from services.financing.db import Base
 from shared.db import today_cn
-from tests.financing.helpers import BANK, new_patent, new_sme
+from tests.financing.helpers import BANK, new_patent, new_sme, wait_enterprise
 from tests.harness import auth
 from tests.kafka_utils import header, read_topic
 
@@ -41,20 +40,11 @@ def money(value) -> str:
 
 # --- building the scenario through the public APIs ----------------------------------------------
 
-async def wait_known(stack, uscc: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        resp = await stack.financing.get(f"/v1/enterprises/{uscc}", headers=auth("pboc"))
-        if resp.status_code == 200:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"financing never projected enterprise {uscc}")
-
 
 async def borrower(stack, region: str = ZHONGSHAN, patents: int = 1) -> tuple[str, list[str]]:
     uscc = await new_sme(stack, region_code=region)
     numbers = [await new_patent(stack, uscc) for _ in range(patents)]
-    await wait_known(stack, uscc)
+    await wait_enterprise(stack, uscc)
     return uscc, numbers
 
 

@@ -24,7 +24,8 @@ from shared.db import today_cn
 from shared.events.catalogue import event_type
 from shared.events.envelope import CloudEvent
 from tests.factories import make_uscc
-from tests.financing.helpers import BANK, new_patent, new_sme, wait_entry, whitelisted_sme
+from tests.financing.helpers import (BANK, new_patent, new_sme, wait_enterprise, wait_entry,
+                                     whitelisted_sme)
 from tests.harness import auth
 from tests.kafka_utils import header, produce, read_topic
 from tests.registry.ip_factories import application_no
@@ -44,22 +45,12 @@ def firm(uscc: str) -> dict[str, str]:
 
 # --- building the scenario ----------------------------------------------------------------------
 
-async def wait_known(stack, uscc: str, timeout: float = 20) -> None:
-    """Until financing has projected the enterprise (enterprise and IP topics are not ordered)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        resp = await stack.financing.get(f"/v1/enterprises/{uscc}", headers=auth("pboc"))
-        if resp.status_code == 200:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"financing never projected enterprise {uscc}")
-
 
 async def borrower(stack, **overrides) -> tuple[str, str]:
     """A registered SME with one granted invention, known to financing: (uscc, application_no)."""
     uscc = await new_sme(stack, **overrides)
     number = await new_patent(stack, uscc)
-    await wait_known(stack, uscc)
+    await wait_enterprise(stack, uscc)
     return uscc, number
 
 
@@ -347,7 +338,7 @@ async def test_only_the_lending_bank_decides_and_parties_see_only_their_loans(st
 async def test_list_filters_and_cursor(stack):
     uscc = await new_sme(stack)
     numbers = [await new_patent(stack, uscc) for _ in range(3)]
-    await wait_known(stack, uscc)
+    await wait_enterprise(stack, uscc)
     ids = [(await applied(stack, uscc, [n]))["id"] for n in numbers]
     await act(stack, ids[0], "review")
     seen, cursor = [], None
@@ -379,7 +370,7 @@ async def test_list_filters_and_cursor(stack):
 async def test_approval_above_the_pledge_cap_is_refused_with_the_figures(stack):
     uscc = await new_sme(stack)
     valued, unvalued = await new_patent(stack, uscc), await new_patent(stack, uscc)
-    await wait_known(stack, uscc)
+    await wait_enterprise(stack, uscc)
     await value(stack, valued)
     loan = await under_review(stack, uscc, valued, amount="5000000.00")
     problem = await act(stack, loan["id"], "decision", approve("3200000.01"), expect=422)
@@ -419,7 +410,7 @@ async def test_two_concurrent_applications_for_one_patent_one_wins(stack):
     uscc = await new_sme(stack)
     shared_no, a, b = (await new_patent(stack, uscc), await new_patent(stack, uscc),
                        await new_patent(stack, uscc))
-    await wait_known(stack, uscc)
+    await wait_enterprise(stack, uscc)
     # Listed in opposite orders: the loser must get a 409, not a deadlock.
     results = await asyncio.gather(apply(stack, uscc, [a, shared_no]),
                                    apply(stack, uscc, [shared_no, b], bank_code=OTHER_BANK))
@@ -468,7 +459,7 @@ async def test_a_co_owned_patent_needs_every_co_owners_consent(stack):
         {"uscc": uscc, "name": "甲公司", "share": "60"},
         {"uscc": partner, "name": "乙公司", "share": "30"},
         {"uscc": None, "name": "张三", "share": "10", "country": "CN"}])
-    await wait_known(stack, uscc)
+    await wait_enterprise(stack, uscc)
     problem = (await apply(stack, uscc, [number])).json()
     assert problem["status"] == 422
     [error] = problem["errors"]

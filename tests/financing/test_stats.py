@@ -4,10 +4,8 @@ green-channel timeliness; compensation paid; the CSV export Excel opens."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -15,7 +13,7 @@ import sqlalchemy as sa
 
 from services.financing.loans.models import Loan
 from shared.db import today_cn
-from tests.financing.helpers import BANK, new_patent, new_sme, whitelisted_sme
+from tests.financing.helpers import BANK, new_patent, new_sme, wait_enterprise, whitelisted_sme
 from tests.harness import auth
 
 OTHER_BANK = "BANK002"
@@ -33,16 +31,6 @@ async def call(stack, method: str, path: str, body: dict | None = None, *,
     resp = await stack.financing.request(method, path, json=body, headers=headers)
     assert resp.status_code == expect, resp.text
     return resp.json()
-
-
-async def wait_known(stack, uscc: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (await stack.financing.get(f"/v1/enterprises/{uscc}",
-                                      headers=REGULATOR)).status_code == 200:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"financing never projected enterprise {uscc}")
 
 
 async def applied(stack, uscc: str, number: str, amount: Decimal, bank_code: str) -> dict:
@@ -96,7 +84,7 @@ async def scenario(stack) -> dict:
     c = await new_sme(stack, region_code="442000", employees=5000,
                       revenue_10k_cny="900000")
     (c1,) = [await new_patent(stack, c)]
-    await wait_known(stack, c)
+    await wait_enterprise(stack, c)
     loan_c = await applied(stack, c, c1, 200 * WAN, BANK)
     # D: still undecided: counts nowhere.
     d, (d1,) = await whitelisted_sme(stack, patents=1, region_code="442000")

@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 
 from services.financing.compensation.rules import CompensationPack, CompensationPackData
-from shared.policy import PackSet, PolicyPackError
+from shared.policy import PackSet
 
 PACK_DIR = Path(__file__).resolve().parent.parent / "policy_packs"
 PACK_PATTERN = "compensation-*.yaml"
@@ -16,8 +16,6 @@ PACK_PATTERN = "compensation-*.yaml"
 
 @cache
 def packs(directory: Path = PACK_DIR) -> PackSet[CompensationPackData]:
-    if not sorted(directory.glob(PACK_PATTERN)):
-        raise PolicyPackError(f"no {PACK_PATTERN} policy pack in {directory}")
     return PackSet.load(directory, PACK_PATTERN, CompensationPackData)
 
 

@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 
 from services.financing.loans.rules import LoanPack, LoanPackData
-from shared.policy import PackSet, PolicyPackError
+from shared.policy import PackSet
 
 PACK_DIR = Path(__file__).resolve().parent.parent / "policy_packs"
 PACK_PATTERN = "loans-*.yaml"
@@ -15,8 +15,6 @@ PACK_PATTERN = "loans-*.yaml"
 
 @cache
 def packs(directory: Path = PACK_DIR) -> PackSet[LoanPackData]:
-    if not sorted(directory.glob(PACK_PATTERN)):
-        raise PolicyPackError(f"no {PACK_PATTERN} policy pack in {directory}")
     return PackSet.load(directory, PACK_PATTERN, LoanPackData)
 
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.policy import PackSet, PolicyPack, PolicyPackError, load_pack
+from shared.policy import PackSet, PolicyPack
 
 PACK_DIR = Path(__file__).resolve().parent.parent / "policy_packs"
 PACK_PATTERN = "valuation-*.yaml"
@@ -293,11 +293,8 @@ ValuationPack = PolicyPack[ValuationPackData]
 
 @cache
 def load_packs(directory: Path = PACK_DIR) -> PackSet[ValuationPackData]:
-    """All valuation packs, validated; a bad or overlapping pack raises PolicyPackError."""
-    files = sorted(directory.glob(PACK_PATTERN))
-    if not files:
-        raise PolicyPackError(f"no {PACK_PATTERN} policy pack in {directory}")
-    return PackSet([load_pack(path, ValuationPackData) for path in files])
+    """All valuation packs, validated; a bad or overlapping pack raises shared.policy.PolicyPackError."""
+    return PackSet.load(directory, PACK_PATTERN, ValuationPackData)
 
 
 def load() -> None:
