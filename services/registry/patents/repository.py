@@ -6,21 +6,25 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from services.registry.enterprises.models import Enterprise
 from services.registry.patents.models import Patent, PatentEncumbrance, PatentOwner, Trademark
 
 _FULL = (selectinload(Patent.owners), selectinload(Patent.encumbrances))
+# One statement for one patent: a second SELECT for its collections could see a write that
+# committed in between (READ COMMITTED on PostgreSQL, statement-level reads on pysqlite), so a
+# reply showed a new pledge beside the old revision. A join is one snapshot.
+_ONE = (joinedload(Patent.owners), joinedload(Patent.encumbrances))
 
 
 async def get(session: AsyncSession, application_no: str, *, for_update: bool = False
               ) -> Patent | None:
     """A patent with its owners and encumbrances loaded (``populate_existing`` on re-reads)."""
-    query = sa.select(Patent).where(Patent.application_no == application_no).options(*_FULL)
+    query = sa.select(Patent).where(Patent.application_no == application_no).options(*_ONE)
     if for_update:
         query = query.execution_options(populate_existing=True)
-    return (await session.scalars(query)).first()
+    return (await session.scalars(query)).unique().first()
 
 
 async def get_many(session: AsyncSession, application_nos: Sequence[str]) -> list[Patent]:
