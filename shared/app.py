@@ -4,6 +4,7 @@ health endpoints, outbox relay and consumers. Engines and clients live in the li
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from contextlib import asynccontextmanager
@@ -271,3 +272,23 @@ async def get_session(request: Request):
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 __all__ = ["DbSession", "PeriodicTask", "ServiceRuntime", "create_service_app", "get_session"]
+
+
+def combine_handlers(*tables: dict[str, Handler]) -> dict[str, Handler]:
+    """One handler per event type, running each module's reaction in order in the same
+    transaction (projection first, then what depends on it)."""
+    chains: dict[str, list[Handler]] = defaultdict(list)
+    for table in tables:
+        for name, handler in table.items():
+            chains[name].append(handler)
+
+    def chain(handlers: Sequence[Handler]) -> Handler:
+        if len(handlers) == 1:
+            return handlers[0]
+
+        async def run(session, event) -> None:
+            for handler in handlers:
+                await handler(session, event)
+        return run
+
+    return {name: chain(handlers) for name, handlers in chains.items()}

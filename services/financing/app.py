@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Sequence
-
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.financing.compensation import packs as compensation_packs
 from services.financing.compensation.router import router as compensation_router
@@ -29,8 +25,7 @@ from services.financing.webhooks.tasks import PERIODIC_TASKS as WEBHOOK_TASKS
 from services.financing.whitelist import packs as whitelist_packs
 from services.financing.whitelist.router import router as whitelist_router
 from services.financing.whitelist.service import PERIODIC_TASKS as WHITELIST_TASKS
-from shared.app import create_service_app
-from shared.events.envelope import CloudEvent
+from shared.app import combine_handlers, create_service_app
 from shared.projections import enterprise_projection_router
 
 DESCRIPTION = """
@@ -41,29 +36,6 @@ fund, the equity track and statistics for regulators. Reacts to registry and mat
 through its own projections; never reads another service's database. Money is in CNY yuan (元)
 as decimal strings. Errors are RFC 9457 problem+json.
 """
-
-Handler = Callable[[AsyncSession, CloudEvent], object]
-
-
-def combine(*tables: dict[str, Handler]) -> dict[str, Handler]:
-    """One handler per event type, running each module's reaction in order in the same
-    transaction (projection first, then what depends on it)."""
-    chains: dict[str, list[Handler]] = defaultdict(list)
-    for table in tables:
-        for name, handler in table.items():
-            chains[name].append(handler)
-
-    def chain(handlers: Sequence[Handler]) -> Handler:
-        if len(handlers) == 1:
-            return handlers[0]
-
-        async def run(session: AsyncSession, event: CloudEvent) -> None:
-            for handler in handlers:
-                await handler(session, event)
-        return run
-
-    return {name: chain(handlers) for name, handlers in chains.items()}
-
 
 def load_policy_packs(_app: FastAPI | None = None) -> None:
     """Load and validate every financing pack: a bad pack stops the start, named."""
@@ -83,7 +55,7 @@ def create_app(settings: FinancingSettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings or FinancingSettings(), title="ipbridge financing", version="0.2.0",
         description=DESCRIPTION, tables=KERNEL, on_startup=check_configuration,
-        handlers=combine(ENTERPRISE_HANDLERS, FACT_HANDLERS, VALUATION_HANDLERS),
+        handlers=combine_handlers(ENTERPRISE_HANDLERS, FACT_HANDLERS, VALUATION_HANDLERS),
         periodic=[*WHITELIST_TASKS, *LOAN_TASKS, *WEBHOOK_TASKS],
         routers=[enterprise_projection_router(ENTERPRISES), whitelist_router, valuations_router,
                  loans_router, compensation_router, equity_router, stats_router,

@@ -62,7 +62,9 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
           "Valuations, loans, pledges, risk compensation and the equity track. "
           "Key: the borrower's (or patent owner's) USCC."),
     Topic("matching.license.v1", "matching",
-          "Open licenses, demands, matches and license grants. Key: the patentee's USCC."),
+          "Open licenses, demands, matches and license grants. Key: the USCC of the enterprise "
+          "the event concerns: the patentee (declarations, licences), the demander (demands), the "
+          "enterprise pushed to (pushes)."),
     Topic("rewards.v1", "rewards", "Reward claims and their lifecycle. Key: the claimant's USCC."),
 )}
 
@@ -147,6 +149,25 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in (
     EventType("license.granted", 1, "matching.license.v1",
               "A patent licence was granted (open licence taken, or a negotiated exclusive / "
               "sole / ordinary licence recorded), with its fee terms."),
+    EventType("openlicense.published", 1, "matching.license.v1",
+              "The IP office published an open-licence declaration (专利开放许可, Art 50) with its "
+              "fee terms; anyone may take it by written notice and payment."),
+    EventType("openlicense.withdrawn", 1, "matching.license.v1",
+              "The patentee withdrew an open licence; licences already granted stay valid."),
+    EventType("openlicense.suspended", 1, "matching.license.v1",
+              "A published open licence can no longer be taken: its patent lapsed or meets a "
+              "Rule 86 bar (pledged without consent, exclusive licence, suspension)."),
+    EventType("openlicense.reinstated", 1, "matching.license.v1",
+              "A suspended open licence can be taken again (the bar was lifted)."),
+    EventType("demand.posted", 1, "matching.license.v1",
+              "An enterprise posted a technology demand (技术需求库)."),
+    EventType("demand.updated", 1, "matching.license.v1",
+              "An enterprise edited an open technology demand; full new state."),
+    EventType("demand.closed", 1, "matching.license.v1",
+              "A technology demand was closed (fulfilled, withdrawn or expired)."),
+    EventType("match.pushed", 1, "matching.license.v1",
+              "An open-licence patent was pushed to an enterprise (精准推送), with the score "
+              "components that explain why."),
 )}
 
 

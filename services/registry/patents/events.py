@@ -40,6 +40,7 @@ def patent_state(patent: Patent, derived: Derived) -> dict[str, Any]:
         "patent_no": f"ZL{patent.application_no}",
         "kind": patent.kind,
         "title": patent.title,
+        "abstract": patent.abstract,
         "ipc_codes": list(patent.ipc_codes or []),
         "owners": [{"uscc": o.uscc, "name": o.name, "share": str(o.share),
                     "country": o.country, "region_code": o.region_code}

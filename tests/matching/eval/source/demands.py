@@ -1,0 +1,6 @@
+"""All demands, in id order (D001...). See demands_1/2/3 for the hand-written entries."""
+from demands_1 import DEMANDS as _D1
+from demands_2 import DEMANDS as _D2
+from demands_3 import DEMANDS as _D3
+
+DEMANDS = _D1 + _D2 + _D3
