@@ -9,6 +9,7 @@ from services.matching.db import ENTERPRISES, KERNEL
 from services.matching.demands.router import router as demands_router
 from services.matching.demands.service import PERIODIC_TASKS as DEMAND_TASKS
 from services.matching.engine import packs as engine_packs
+from services.matching.engine.tokenize import warm_up
 from services.matching.enterprises.handlers import HANDLERS as ENTERPRISE_HANDLERS
 from services.matching.facts.handlers import HANDLERS as FACT_HANDLERS
 from services.matching.licenses.router import router as licenses_router
@@ -33,9 +34,11 @@ strings. Errors are RFC 9457 problem+json.
 
 
 def load_policy_packs(_app: FastAPI | None = None) -> None:
-    """Load and validate matching's packs: a bad pack stops the start, named."""
+    """Load and validate matching's packs (a bad pack stops the start, named), and load jieba's
+    dictionaries now rather than in the first search."""
     engine_packs.load()
     open_license_packs.load()
+    warm_up()
 
 
 def create_app(settings: MatchingSettings | None = None) -> FastAPI:

@@ -135,6 +135,8 @@ class IndexStats(BaseModel):
     refreshed_at: datetime | None
     build_seconds: float | None
     builds: int
+    last_build: dict[str, int] = Field(description="documents, tokenised now, from the token "
+                                                   "cache")
     engine: dict[str, Any]
     pending_push_requests: int = Field(description="push work queued for the index task")
     done_push_requests: int = Field(description="push work done (all replicas)")

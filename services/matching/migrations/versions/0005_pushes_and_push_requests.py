@@ -1,4 +1,4 @@
-"""pushes (once per enterprise and patent) and the push queue
+"""pushes (once per enterprise and patent), the push queue, the index token cache
 
 Revision ID: 0005
 Revises: 0004
@@ -47,9 +47,18 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_pushes_open_license_id'), 'pushes', ['open_license_id'], unique=False)
     op.create_index(op.f('ix_pushes_uscc'), 'pushes', ['uscc'], unique=False)
+    op.create_table('index_tokens',
+    sa.Column('open_license_id', sa.String(length=36), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('tokenizer_version', sa.String(length=64), nullable=False),
+    sa.Column('tokens', sa.JSON(), nullable=False),
+    sa.Column('stored_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('open_license_id', name=op.f('pk_index_tokens'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('index_tokens')
     op.drop_index(op.f('ix_pushes_uscc'), table_name='pushes')
     op.drop_index(op.f('ix_pushes_open_license_id'), table_name='pushes')
     op.drop_table('pushes')
