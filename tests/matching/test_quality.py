@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from tests.matching.eval.evaluate import evaluate
 
-# measured 2026-11-23 on 358 patents / 343 demands / 450 pairs: blend nDCG@10 0.977,
-# recall@10 0.969 (BM25 alone 0.971 / 0.966)
-FLOORS = {"ndcg@10": 0.94, "recall@10": 0.93}
+# measured 2026-11-23 on the final set, 414 patents / 421 demands / 712 graded pairs: blend
+# nDCG@10 0.944, recall@10 0.946 (BM25 alone 0.939 / 0.937; the set's own character-bigram
+# BM25 baseline, source/bm25_baseline.py, 0.942 / 0.944)
+FLOORS = {"ndcg@10": 0.91, "recall@10": 0.915}
 
 
 def test_ndcg_and_recall_at_10_stay_above_their_floors():
     result = evaluate()
-    assert result["demands"] >= 140 and result["pairs"] >= 200, result
+    assert result["demands"] >= 400 and result["pairs"] >= 700, result
     for metric, floor in FLOORS.items():
         assert result["blend"][metric] >= floor, (metric, result)
