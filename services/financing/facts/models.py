@@ -52,9 +52,11 @@ class PatentFact(Base):
     last_event_id: Mapped[str] = mapped_column(sa.String(64))
     projected_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
+    # Class references, not names: financing and matching both map a PatentOwnerFact on the
+    # shared declarative registry, and a name would be ambiguous in a process holding both.
     owner_rows: Mapped[list["PatentOwnerFact"]] = relationship(
-        back_populates="patent", cascade="all, delete-orphan", lazy="selectin",
-        order_by="PatentOwnerFact.position")
+        lambda: PatentOwnerFact, back_populates="patent", cascade="all, delete-orphan",
+        lazy="selectin", order_by=lambda: PatentOwnerFact.position)
 
 
 class PatentOwnerFact(Base):
@@ -69,7 +71,7 @@ class PatentOwnerFact(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     share: Mapped[str | None] = mapped_column(sa.String(8), comment="percent, decimal string")
 
-    patent: Mapped[PatentFact] = relationship(back_populates="owner_rows")
+    patent: Mapped[PatentFact] = relationship(lambda: PatentFact, back_populates="owner_rows")
 
 
 class QualificationFact(Base):
