@@ -34,7 +34,7 @@ DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
                           "qualifications:write", "rewards:decide", "whitelist:read",
                           "valuations:write", "compensation:decide", "stats:read",
                           "openlicenses:publish", "licenses:write", "matching:push",
-                          "matchmaking:write"),
+                          "matchmaking:write", "demands:write"),
     "miit": ("enterprises:read", "qualifications:write", "matchmaking:write"),
     "science_tech": ("enterprises:read", "qualifications:write", "matchmaking:write"),
     "private_economy": ("enterprises:read", "qualifications:write"),

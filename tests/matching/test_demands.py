@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from services.matching.demands.models import Demand
 from services.matching.demands.service import PERIODIC_TASKS, close_expired
+from shared.auth import DEFAULT_SCOPES, mint_token
 from shared.db import today_cn
 from shared.events.catalogue import validate_payload
 from tests.factories import make_uscc
@@ -142,6 +143,44 @@ async def test_bad_demands_are_422s_naming_the_field(stack):
     assert resp.status_code == 201 and resp.json()["uscc"] == uscc
     assert (await stack.matching.post("/v1/demands", json=demand_body(),
                                       headers=auth("bank", "BANK001"))).status_code == 403
+    # whitespace and invisible characters do not count towards the title's 4 characters
+    assert await refused(demand_body(title="\u200b" * 4)) == ("title", "too_short")
+    assert await refused(demand_body(title="  \ufeff电池\u200b ")) == ("title",
+                                                                       "too_short")
+    assert await refused(demand_body(description="\u200b\u200c ")) == (
+        "description", "too_short")
+
+
+def bearer(department: str, *, scopes=None, subject: str | None = None,
+           org: str | None = None) -> dict[str, str]:
+    token = mint_token(department=department, org=org, scopes=scopes, subject=subject)
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_an_office_manages_demands_only_with_the_demands_write_scope(stack):
+    uscc = await new_enterprise(stack)
+    assert "demands:write" in DEFAULT_SCOPES["market_regulation"]
+    reader = bearer("market_regulation", scopes=[s for s in DEFAULT_SCOPES["market_regulation"]
+                                                 if s != "demands:write"])
+    assert (await stack.matching.post("/v1/demands", json=demand_body(uscc=uscc),
+                                      headers=reader)).status_code == 403
+    resp = await stack.matching.post("/v1/demands", json=demand_body(),
+                                     headers=auth("enterprise", uscc))
+    url = f"/v1/demands/{resp.json()['id']}"
+    assert (await stack.matching.patch(url, json={"revision": 1, "title": "代为修改的需求"},
+                                       headers=reader)).status_code == 403
+    assert (await stack.matching.post(f"{url}/closure", json={"reason": "other"},
+                                      headers=reader)).status_code == 403
+    # with the scope (the default) the office edits on the enterprise's behalf; a token
+    # subject longer than the column is stored cut, never a 500
+    long_subject = "market_regulation:" + "某" * 300
+    resp = await stack.matching.patch(url, json={"revision": 1, "title": "代为修改的需求"},
+                                      headers=bearer("market_regulation", subject=long_subject))
+    assert resp.status_code == 200, resp.text
+    resp = await stack.matching.post("/v1/demands", json=demand_body(uscc=uscc),
+                                     headers=bearer("market_regulation", subject=long_subject))
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["posted_by"] == long_subject[:120]
 
 
 async def test_demands_past_their_deadline_are_closed_as_expired(stack, broker):

@@ -93,6 +93,14 @@ async def until_matches(stack, demand_id: str, check, timeout: float = 20) -> li
     return (await wait_async(seen, timeout=timeout))[0]
 
 
+async def indexed(stack, documents: int) -> None:
+    """Wait until the index holds ``documents`` declarations (it polls the table)."""
+    async def seen():
+        state = (await stack.matching.get("/v1/index", headers=IP_OFFICE)).json()
+        return state["documents"] == documents
+    await wait_async(seen, timeout=20)
+
+
 def ids(results: list[dict]) -> list[str]:
     return [r["open_license_id"] for r in results]
 
@@ -123,6 +131,7 @@ async def test_a_demand_finds_the_patent_that_solves_it_and_every_score_is_expla
                                 name="大同示例煤业有限公司")
     demand = await post_demand(stack, mine, ipc_hints=["E21F"], industry_code="B0610")
 
+    await indexed(stack, 3)
     found = await until_matches(stack, demand, lambda rs: gas in ids(rs))
     assert vinegar not in ids(found)                # nothing in common: not a candidate at all
     top = found[0]
@@ -149,6 +158,10 @@ async def test_a_demand_finds_the_patent_that_solves_it_and_every_score_is_expla
     resp = await stack.matching.get("/v1/search", params={"q": "发酵", "ipc": "C12J"},
                                     headers=auth("enterprise", mine))
     assert resp.json()["results"][0]["open_license_id"] == vinegar
+    same_twice = await stack.matching.get("/v1/search", params=[("q", "醋"), ("ipc", "C12J"),
+                                                                ("ipc", "c12j")],
+                                          headers=auth("enterprise", mine))
+    assert same_twice.status_code == 200, same_twice.text
     bad = await stack.matching.get("/v1/search", params={"q": "醋", "ipc": "vinegar!"},
                                    headers=auth("enterprise", mine))
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.ipc"
@@ -273,6 +286,19 @@ async def test_publication_pushes_to_the_enterprises_it_fits_pool_first_never_tw
     resp = await stack.matching.get(f"/v1/open-licenses/{gas}/candidates",
                                     headers=auth("enterprise", seeker))
     assert resp.status_code == 403
+
+    # the office pages through every push; a cursor not from the API is a 422, not a 500
+    page = (await stack.matching.get("/v1/pushes", params={"limit": 1},
+                                     headers=IP_OFFICE)).json()
+    rest = (await stack.matching.get("/v1/pushes", params={"limit": 10,
+                                                           "cursor": page["next_cursor"]},
+                                     headers=IP_OFFICE)).json()
+    assert {p["uscc"] for p in page["items"] + rest["items"]} == {pooled, seeker}
+    assert rest["next_cursor"] is None
+    from shared.pagination import encode_cursor
+    forged = encode_cursor("2020-01-01T00:00:00|x")  # no UTC offset
+    resp = await stack.matching.get("/v1/pushes", params={"cursor": forged}, headers=IP_OFFICE)
+    assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "query.cursor"
 
 
 async def pushes_done(stack, count: int) -> None:

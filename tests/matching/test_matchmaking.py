@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+from shared.auth import mint_token
 from shared.db import today_cn
 from tests.factories import make_uscc
 from tests.harness import auth
@@ -56,6 +57,15 @@ async def test_an_organiser_runs_a_roadshow_from_registration_to_licence(stack):
     outcome = {"licensee_uscc": first, "application_no": number, "status": "intention"}
     assert (await stack.matching.post(f"{url}/outcomes", json=outcome,
                                       headers=auth("science_tech"))).status_code == 403
+    # the event was created without an org: another official of the same department is not
+    # its organiser
+    colleague = {"Authorization": "Bearer " + mint_token(department="miit",
+                                                         subject="miit:another-official")}
+    assert (await stack.matching.post(f"{url}/outcomes", json=outcome,
+                                      headers=colleague)).status_code == 403
+    assert (await stack.matching.post(f"{url}/participants", json={"uscc": newcomer,
+                                                                    "name": "某企业"},
+                                      headers=colleague)).status_code == 403
     stranger = await stack.matching.post(f"{url}/outcomes", headers=organiser,
                                          json=outcome | {"licensee_uscc": newcomer})
     assert stranger.json()["errors"][0]["rule"] == "licensee.not_participant"
@@ -77,11 +87,25 @@ async def test_an_organiser_runs_a_roadshow_from_registration_to_licence(stack):
     await stack.matching.post(f"{url}/outcomes", headers=organiser, json={
         "licensee_uscc": second, "application_no": number, "status": "no_deal"})
 
-    one = (await stack.matching.get(url, headers=auth("enterprise", second))).json()
-    assert one["participants_count"] == 2 and len(one["participants"]) == 2
+    # the full lists are for the organiser, the IP office and the auditor
+    for headers in (organiser, auth("market_regulation"), auth("auditor")):
+        one = (await stack.matching.get(url, headers=headers)).json()
+        assert one["participants_count"] == 2 and len(one["participants"]) == 2
+        assert {o["licensee_uscc"] for o in one["outcomes"]} == {first, second}
     # the first pair moved from intention to licensed: one outcome per pair
     assert one["outcome_counts"] == {"intention": 0, "negotiating": 0, "licensed": 1,
                                      "no_deal": 1}
+    # a party sees its own registration and outcomes; the patentee the outcomes of its patent
+    theirs = (await stack.matching.get(url, headers=auth("enterprise", second))).json()
+    assert theirs["participants_count"] == 2 and theirs["outcome_counts"]["no_deal"] == 1
+    assert [p["uscc"] for p in theirs["participants"]] == [second]
+    assert [(o["licensee_uscc"], o["status"]) for o in theirs["outcomes"]] == [
+        (second, "no_deal")]
+    patentee = (await stack.matching.get(url, headers=auth("enterprise", owner))).json()
+    assert patentee["participants"] == [] and len(patentee["outcomes"]) == 2
+    for headers in (auth("enterprise", make_uscc()), colleague):
+        nobody = (await stack.matching.get(url, headers=headers)).json()
+        assert nobody["participants"] == [] and nobody["outcomes"] == []
     listed = (await stack.matching.get("/v1/matchmaking-events",
                                        params={"kind": "roadshow", "region_code": "14"},
                                        headers=auth())).json()

@@ -6,17 +6,20 @@ flags (never refuses) terms far from recorded licences."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from services.matching.db import Base
 from services.matching.facts.models import PatentFact
+from services.matching.licenses.models import License
 from services.matching.openlicenses.service import follow_patent
-from shared.db import today_cn
+from shared.db import today_cn, utcnow
 from shared.events.catalogue import event_type, validate_payload
 from shared.events.envelope import CloudEvent
 from tests.factories import make_uscc
@@ -93,6 +96,19 @@ async def test_migration_0004_matches_the_models(matching_app):
     async with matching_app.state.runtime.engine.connect() as connection:
         changes = await connection.run_sync(diff)
     assert [c for c in changes if any(t in repr(c) for t in MY_TABLES)] == []
+
+
+@pytest.mark.parametrize("path", ["/v1/open-licenses", "/v1/demands", "/v1/licenses",
+                                  "/v1/matchmaking-events"])
+async def test_a_forged_cursor_is_a_422_naming_it_on_every_list(matching_app, path):
+    # a timestamp without a UTC offset used to reach the timezone-aware column: a 500
+    forged = base64.urlsafe_b64encode(
+        json.dumps({"after": "2020-01-01T00:00:00|x"}).encode()).decode()
+    resp = await matching_app.state.client.get(path, params={"cursor": forged}, headers=auth())
+    assert resp.status_code == 422, resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    error = resp.json()["errors"][0]
+    assert (error["field"], error["rule"]) == ("query.cursor", "cursor.invalid")
 
 
 # --- declaring and publishing -------------------------------------------------------------------
@@ -186,9 +202,10 @@ async def test_refusals_name_every_failed_rule_and_are_kept_with_their_basis(sta
         {"uscc": owner, "name": "甲公司", "share": "60"},
         {"uscc": partner, "name": "乙公司", "share": "40"}])
     fact = await wait_patent_fact(stack.matching_app, number)
+    # ends_on on term_ends_on: the first day the patent is no longer in force
     resp = await declare(stack, owner, number, patentee_type="university",
                          payment_method="lump_sum", royalty_rate=None, royalty_base=None,
-                         ends_on=(fact.term_ends_on + timedelta(days=1)).isoformat())
+                         ends_on=fact.term_ends_on.isoformat())
     assert resp.status_code == 422
     problem = resp.json()
     assert problem["type"] == "urn:ipbridge:problem:open-license-refused"
@@ -229,6 +246,85 @@ async def test_refusals_name_every_failed_rule_and_are_kept_with_their_basis(sta
     resp = await declare(stack, owner, number, industry_codes=["Z99"])
     assert resp.status_code == 422
     assert resp.json()["errors"][0]["field"] == "industry_codes[0]"
+
+    # a term starting in year 1 (before the grant) is not a term
+    other = await new_patent(stack, owner)
+    resp = await declare(stack, owner, other, starts_on="0001-01-01")
+    assert resp.status_code == 422
+    assert failed_rules(resp.json()).keys() == {"term_order"}
+    assert failed_rules(resp.json())["term_order"]["field"] == "starts_on"
+    assert "before the grant" in failed_rules(resp.json())["term_order"]["message"]
+
+
+async def test_publication_rechecks_exclusive_licences_matching_recorded(stack):
+    owner = await new_enterprise(stack)
+    number = await new_patent(stack, owner)
+    resp = await declare(stack, owner, number)
+    assert resp.status_code == 201, resp.text
+    # an exclusive licence on record in matching that the registry has not reported back
+    # (recorded before this declaration's lock existed, or by a replica in the same instant)
+    async with stack.matching_app.state.sessionmaker() as session, session.begin():
+        session.add(License(
+            id=str(uuid.uuid4()), application_no=number, patent_kind="invention", ipc_codes=[],
+            license_type="exclusive", licensor_uscc=owner, licensor_name="甲公司",
+            licensee_name="某被许可企业", payment_method="free", starts_on=today_cn(),
+            granted_at=utcnow(), recorded_by="market_regulation:dev",
+            recorded_by_department="market_regulation", verified=True, basis={}))
+    resp = await stack.matching.post(f"/v1/open-licenses/{resp.json()['id']}/publication",
+                                     json={}, headers=auth("market_regulation"))
+    assert resp.status_code == 409, resp.text
+    assert [e["rule"] for e in resp.json()["errors"]] == ["exclusive_or_sole_licence"]
+
+
+# --- withdrawal and termination -----------------------------------------------------------------
+
+async def test_a_current_owner_withdraws_and_the_ip_office_terminates(stack, broker):
+    owner, partner = await new_enterprise(stack), await new_enterprise(stack)
+    number = await new_patent(stack, owner, owners=[
+        {"uscc": owner, "name": "甲公司", "share": "50"},
+        {"uscc": partner, "name": "乙公司", "share": "50"}])
+    consent = [{"uscc": partner, "name": "乙公司", "document_ref": "共有人同意书-9"}]
+    resp = await declare(stack, owner, number, co_owner_consents=consent)
+    assert resp.status_code == 201, resp.text
+    first = resp.json()["id"]
+    stranger = auth("enterprise", make_uscc())
+    url = f"/v1/open-licenses/{first}/withdrawal"
+    assert (await stack.matching.post(url, json={"reason": "不是我的"},
+                                      headers=stranger)).status_code == 403
+    # the co-owner, not the declarant, withdraws: any current owner may
+    resp = await stack.matching.post(url, json={"reason": "共有人决定不再开放许可"},
+                                     headers=auth("enterprise", partner))
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["status"] == "withdrawn"
+    assert resp.json()["basis"]["withdrawal"]["by"] == "current_owner"
+    # withdrawn before it was ever published: still not public
+    assert (await stack.matching.get(f"/v1/open-licenses/{first}",
+                                     headers=stranger)).status_code == 404
+    listed = await stack.matching.get("/v1/open-licenses", params={"application_no": number},
+                                      headers=stranger)
+    assert listed.json()["items"] == []
+    assert (await stack.matching.get(f"/v1/open-licenses/{first}",
+                                     headers=auth("enterprise", owner))).status_code == 200
+
+    # declared afresh and published, then terminated by the IP office with its reason
+    resp = await declare(stack, owner, number, co_owner_consents=consent)
+    assert resp.status_code == 201, resp.text
+    second = resp.json()["id"]
+    assert (await stack.matching.post(f"/v1/open-licenses/{second}/publication", json={},
+                                      headers=auth("market_regulation"))).status_code == 200
+    reason = "专利权已转让，原开放许可声明终止"
+    resp = await stack.matching.post(f"/v1/open-licenses/{second}/withdrawal",
+                                     json={"reason": reason}, headers=auth("market_regulation"))
+    assert resp.status_code == 200, resp.text
+    ended = resp.json()
+    assert ended["status"] == "withdrawn" and ended["withdrawn_by"] == "market_regulation:dev"
+    assert ended["basis"]["withdrawal"]["by"] == "ip_office"
+    [(kind, data, key)] = await licence_events(broker, second, {"openlicense.withdrawn"})
+    validate_payload(kind, data)
+    assert data["reason"] == reason and key == owner
+    # it had been announced: the withdrawal is public
+    assert (await stack.matching.get(f"/v1/open-licenses/{second}",
+                                     headers=stranger)).status_code == 200
 
 
 # --- following the patent -----------------------------------------------------------------------
@@ -298,38 +394,80 @@ async def test_a_pledge_suspends_a_published_licence_and_its_release_reinstates_
 
 # --- fee guidance -------------------------------------------------------------------------------
 
-async def test_fee_guidance_comes_from_recorded_licences_and_flags_far_out_terms(stack):
-    owner = await new_enterprise(stack)
-    licensed = await new_patent(stack, owner)
-    # five priced ordinary licences to manufacturers of division 39 (C3985)
-    for rate in ("0.03", "0.04", "0.05", "0.05", "0.06"):
-        resp = await stack.matching.post("/v1/licenses", headers=auth("enterprise", owner), json={
-            "type": "ordinary", "application_no": licensed,
-            "licensee": {"name": f"被许可企业{rate}", "industry_code": "C3985"},
-            "payment_method": "royalty", "royalty_rate": rate, "royalty_base": "net_sales",
-            "starts_on": today_cn().isoformat(), "contract_reference": f"HT-{rate}"})
-        assert resp.status_code == 201, resp.text
+async def record(stack, headers, number: str, rate: str, **overrides):
+    """A negotiated ordinary royalty licence to a manufacturer of division 39 (C3985)."""
+    resp = await stack.matching.post("/v1/licenses", headers=headers, json={
+        "type": "ordinary", "application_no": number,
+        "licensee": {"name": f"被许可企业{rate}", "industry_code": "C3985"},
+        "payment_method": "royalty", "royalty_rate": rate, "royalty_base": "net_sales",
+        "starts_on": today_cn().isoformat(), "contract_reference": f"HT-{rate}"} | overrides)
+    assert resp.status_code == 201, resp.text
+    return resp.json()
 
-    guidance = (await stack.matching.get("/v1/open-licenses/fee-guidance",
-                                         params={"industry_code": "C3985"},
-                                         headers=auth("university", make_uscc(prefix="12")))).json()
-    suggestion = guidance["suggestion"]
+
+async def take_free(stack, ol_id: str) -> None:
+    licensee = await new_enterprise(stack)  # a C3985 manufacturer
+    resp = await stack.matching.post("/v1/licenses", headers=auth("enterprise", licensee), json={
+        "type": "open", "open_license_id": ol_id,
+        "notice": {"sent_on": today_cn().isoformat(), "reference": "通知"},
+        "payment": {"amount_cny": "0", "paid_on": today_cn().isoformat()}})
+    assert resp.status_code == 201, resp.text
+
+
+async def test_fee_guidance_reads_verified_licences_of_others_once_each(stack):
+    office = auth("market_regulation")
+    # four negotiated licences recorded by the IP office, each of a different licensor
+    for rate in ("0.03", "0.04", "0.06", "0.05"):
+        licensor = await new_enterprise(stack)
+        await record(stack, office, await new_patent(stack, licensor), rate)
+    # a fifth licensor's open licence for division 39, taken three times: one comparable
+    _, _, ol_39 = await published_licence(stack, industry_codes=["C3985"])
+    for _ in range(3):
+        await take_free(stack, ol_39)
+    # an open licence declared for division 38 is compared there, whoever takes it
+    _, _, ol_38 = await published_licence(stack, industry_codes=["C3841"], royalty_rate="0.3")
+    await take_free(stack, ol_38)
+    # a patentee's own records (unverified): invented prices never count
+    owner = await new_enterprise(stack)
+    own_patent = await new_patent(stack, owner)
+    for _ in range(5):
+        assert (await record(stack, auth("enterprise", owner), own_patent, "0.2"))[
+            "verified"] is False
+
+    guidance = await stack.matching.get("/v1/open-licenses/fee-guidance",
+                                        params={"industry_code": "C3985"},
+                                        headers=auth("university", make_uscc(prefix="12")))
+    assert guidance.status_code == 200, guidance.text
+    suggestion = guidance.json()["suggestion"]
     assert suggestion["available"] and suggestion["source"] == "recorded_licences"
-    assert (suggestion["low"], suggestion["high"], suggestion["comparables"]) == (
-        "0.04", "0.05", 5)
-    assert guidance["soft_limits"]["royalty_max_rate"] == {"net_sales": "0.2", "profit": "0.4"}
+    assert (suggestion["low"], suggestion["median"], suggestion["high"]) == (
+        "0.04", "0.05", "0.05")
+    assert (suggestion["comparables"], suggestion["licensors"]) == (5, 5)
+    assert guidance.json()["soft_limits"]["royalty_max_rate"] == {"net_sales": "0.2",
+                                                                  "profit": "0.4"}
     # profit-based royalties have no comparables yet
     other = (await stack.matching.get("/v1/open-licenses/fee-guidance",
                                       params={"industry_code": "C3985", "royalty_base": "profit"},
                                       headers=auth())).json()
     assert other["suggestion"]["available"] is False
+    # a bank has no business reading licensing terms
+    assert (await stack.matching.get("/v1/open-licenses/fee-guidance",
+                                     params={"industry_code": "C3985"},
+                                     headers=auth("bank", "BANK001"))).status_code == 403
 
-    # far above the range and above the 20 % soft limit: declared all the same, flagged
+    # the declared patent's and its patentee's own licences never steer its guidance, even
+    # verified: here they would pull the range up to 0.9
     number = await new_patent(stack, owner)
+    await record(stack, office, number, "0.9")
+    await record(stack, office, own_patent, "0.9")
+    # far above the range and above the 20 % soft limit: declared all the same, flagged
     resp = await declare(stack, owner, number, industry_codes=["C3985"], royalty_rate="0.25")
     assert resp.status_code == 201, resp.text
-    flags = {f["code"]: f for f in resp.json()["fee_guidance"]["flags"]}
+    guidance = resp.json()["fee_guidance"]
+    assert guidance["suggested_range"]["scope"] == "industry_division"
+    assert (guidance["suggested_range"]["comparables"], guidance["suggested_range"]["high"]) == (
+        5, "0.05")
+    flags = {f["code"]: f for f in guidance["flags"]}
     assert set(flags) == {"royalty_above_soft_limit", "royalty_above_suggested_range"}
     assert flags["royalty_above_suggested_range"]["figures"]["suggested_high"] == "0.05"
     assert flags["royalty_above_soft_limit"]["clause"]["confidence"] == "S"
-    assert resp.json()["fee_guidance"]["suggested_range"]["scope"] == "industry_division"

@@ -348,3 +348,16 @@ def test_one_shared_generic_word_is_a_weak_match_even_in_a_tiny_index():
     assert m.score < PACK.data.push.min_score
     strong = index.explain(query("瓦斯浓度监测报警"), "G1")
     assert strong.components["text"]["score"] > 0.8
+
+
+def test_documents_without_a_word_do_not_stop_the_index():
+    """A declaration whose text tokenises to nothing (a bare "一种装置") is indexed by its IPC
+    codes alone; an index of only such documents still builds, answers, and takes the next
+    declaration (bm25s cannot build over a corpus without a word)."""
+    bare = doc("B1", "一种装置", ipc=("E21F 17/18",))
+    assert bare.tokens == ()
+    index = SearchIndex([bare], pack=PACK)
+    assert [m.doc_id for m in index.search(query("瓦斯", ipc_codes=("E21F",)))] == ["B1"]
+    index.upsert(doc("G1", "一种煤矿瓦斯浓度监测系统"))
+    index.rebuild()
+    assert index.search(query("瓦斯浓度监测"))[0].doc_id == "G1"

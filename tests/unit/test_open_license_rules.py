@@ -27,7 +27,8 @@ def patent(**overrides) -> R.PatentSnapshot:
                   suspended=False,
                   encumbrances={"pledged": False, "licences": {"open": 0, "exclusive": 0,
                                                                "sole": 0, "ordinary": 0}},
-                  blockers=[], owners=[{"uscc": OWNER, "name": "甲公司"}])
+                  blockers=[], owners=[{"uscc": OWNER, "name": "甲公司"}],
+                  grant_date=date(2024, 9, 1))
     values.update(overrides)
     return R.PatentSnapshot(**values)
 
@@ -81,6 +82,20 @@ def test_each_rule_86_bar_refuses_with_its_own_line(facts, code):
     bad = failed(lines)
     assert code in bad, bad
     assert bad[code].field == "application_no"
+
+
+def test_an_exclusive_licence_recorded_in_matching_bars_before_the_registry_reports_it():
+    # Rule 86(1): matching recorded an exclusive licence a moment ago; the registry's summary
+    # (encumbrances, blockers) has not come back yet
+    _, lines = R.declaration_checks(patent(recorded_here={"exclusive": 1}), declaration(),
+                                    PACK, TODAY)
+    line = failed(lines)["exclusive_or_sole_licence"]
+    assert line.field == "application_no" and line.figures == {"recorded_in_matching": 1}
+    assert "1 recorded in matching" in line.detail
+    lines = R.publication_checks(patent(recorded_here={"sole": 1}), declaration(), PACK, TODAY)
+    assert "exclusive_or_sole_licence" in failed(lines)
+    lines = R.patent_checks(patent(recorded_here={}), PACK.data, TODAY)
+    assert all(line.passed for line in lines)
 
 
 def test_a_pledge_with_the_pledgees_consent_does_not_bar():
@@ -147,6 +162,13 @@ def test_the_term_ends_by_the_patents_and_runs_forward():
                                     declaration(ends_on=date(2030, 1, 2)), PACK, TODAY)
     line = failed(lines)["term_within_patent"]
     assert line.field == "ends_on" and line.figures["term_ends_on"] == "2030-01-01"
+    # term_ends_on is the first day NOT in force: a licence may not run on that day either
+    _, lines = R.declaration_checks(patent(term_ends_on=date(2030, 1, 1)),
+                                    declaration(ends_on=date(2030, 1, 1)), PACK, TODAY)
+    assert failed(lines)["term_within_patent"].field == "ends_on"
+    _, lines = R.declaration_checks(patent(term_ends_on=date(2030, 1, 1)),
+                                    declaration(ends_on=date(2029, 12, 31)), PACK, TODAY)
+    assert not failed(lines)
     _, lines = R.declaration_checks(patent(), declaration(starts_on=date(2027, 1, 1),
                                                           ends_on=date(2026, 12, 1)),
                                     PACK, TODAY)
@@ -155,6 +177,22 @@ def test_the_term_ends_by_the_patents_and_runs_forward():
                                                           ends_on=date(2026, 5, 31)),
                                     PACK, TODAY)
     assert "ends before today" in failed(lines)["term_order"].detail
+
+
+def test_a_term_starting_before_the_grant_or_years_ahead_is_refused():
+    _, lines = R.declaration_checks(patent(), declaration(starts_on=date(1, 1, 1)), PACK, TODAY)
+    line = failed(lines)["term_order"]
+    assert line.field == "starts_on" and "before the grant (2024-09-01)" in line.detail
+    assert line.figures["grant_date"] == "2024-09-01"
+    far = date(2029, 1, 1)
+    _, lines = R.declaration_checks(patent(), declaration(starts_on=far, ends_on=date(2030, 1, 1)),
+                                    PACK, TODAY)
+    line = failed(lines)["term_order"]
+    assert line.field == "starts_on" and "366 days ahead" in line.detail
+    # within the window (a month ahead; the grant date itself) it passes
+    for start in (date(2026, 7, 1), date(2024, 9, 1)):
+        _, lines = R.declaration_checks(patent(), declaration(starts_on=start), PACK, TODAY)
+        assert not failed(lines), failed(lines)
 
 
 @pytest.mark.parametrize("fee, fields", [
@@ -183,7 +221,8 @@ def test_suspension_reasons_are_the_blockers_and_an_ended_term():
     assert R.blocking_reasons(patent(term_ends_on=TODAY), TODAY) == ["not_in_force"]
 
 
-RATES = [Decimal(x) for x in ("0.03", "0.04", "0.05", "0.05", "0.06")]
+RATES = [R.Comparable(Decimal(x), f"licensor-{i}")
+         for i, x in enumerate(("0.03", "0.04", "0.05", "0.05", "0.06"))]
 
 
 def test_the_suggested_range_is_the_interquartile_range_of_priced_comparables():
@@ -199,13 +238,39 @@ def test_too_few_industry_comparables_fall_back_to_the_ipc_subclass_then_to_noth
                             royalty_base="net_sales", pack=PACK)
     assert (got["scope"], got["key"]) == ("ipc_subclass", "H01M")
     # free (zero-rate) licences are not comparables (RULES §9)
-    got = R.suggested_range(industry=("39", RATES[:4] + [Decimal(0)] * 5), ipc=None,
+    got = R.suggested_range(industry=("39", RATES[:4] + [R.Comparable(Decimal(0), "x")] * 5),
+                            ipc=None,
                             royalty_base="net_sales", pack=PACK)
     assert not got["available"]
     assert "4 priced licence(s)" in got["reason"]
     # the CNIPA industry table ships empty: no rate is invented
     assert PACK.data.industry_rates.rates == {}
     assert "empty" in got["reason"]
+
+
+def test_comparables_from_fewer_than_five_licensors_give_no_range():
+    # five licences, but two licensors: a quartile would disclose (or let one steer) its terms
+    few = [R.Comparable(c.rate, "licensor-0" if i % 2 else "licensor-1")
+           for i, c in enumerate(RATES)]
+    got = R.suggested_range(industry=("39", few), ipc=("H01M", few), royalty_base="net_sales",
+                            pack=PACK)
+    assert not got["available"]
+    assert "5 priced licence(s) from 2 licensor(s)" in got["reason"]
+    assert "at least 5 different licensors" in got["reason"]
+    assert PACK.data.fee_range.min_licensors == 5
+    got = R.suggested_range(industry=("39", RATES), ipc=None, royalty_base="net_sales",
+                            pack=PACK)
+    assert got["available"] and got["licensors"] == 5
+
+
+def test_co_owner_consents_are_written_and_name_each_other_owner():
+    owners = [{"uscc": OWNER, "name": "甲公司"}, {"uscc": UNIVERSITY, "name": "某大学"},
+              {"uscc": None, "name": "张三"}]
+    assert R.missing_consents(owners, OWNER, []) == [UNIVERSITY, "张三"]
+    assert R.missing_consents(owners, OWNER.lower(), [
+        {"uscc": UNIVERSITY, "name": "某大学", "document_ref": "同意书-1"},
+        {"name": "张三", "document_ref": " "}]) == ["张三"]
+    assert R.missing_consents(owners[:1], OWNER, []) == []
 
 
 def test_fee_flags_soft_limits_and_distance_from_the_range():

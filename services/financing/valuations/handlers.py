@@ -3,7 +3,10 @@ market-approach comparable.
 
 Idempotent twice over: the consumer's inbox drops a redelivered event, and a licence already
 recorded (by ``license_id``) is never recorded again. Free licences (no lump sum, no royalty)
-are not comparables (RULES.md §9: exclude ¥0 contracts from price benchmarks) and are not kept.
+are not comparables (RULES.md §9: exclude ¥0 contracts from price benchmarks) and are not kept,
+nor are licences matching marks ``verified: false`` (a patentee's own record of a negotiated
+licence: an unchecked price it could invent to raise its own valuation). Events without the
+field (sent before matching carried it) are read as before.
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ async def on_license_granted(session: AsyncSession, event: CloudEvent) -> None:
     """Record a priced licence as a comparable (IPC subclass and kind from the event, else from
     financing's patent fact)."""
     data = event.data
+    if data.get("verified") is False:
+        log.info("financing.valuation.comparable_ignored", license_id=data["license_id"],
+                 reason="unverified (recorded by a party, not the IP office)",
+                 recorded_by_department=data.get("recorded_by_department"))
+        return
     fee = data.get("fee") or {}
     lump, rate = _decimal(fee.get("lump_sum_cny")), _decimal(fee.get("royalty_rate"))
     if (lump or 0) <= 0 and (rate or 0) <= 0:

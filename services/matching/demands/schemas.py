@@ -10,14 +10,28 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 AmountIn = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2,
                                     examples=["300000.00"], description="CNY yuan (元)")]
 MoneyOut = Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]{2}$", examples=["300000.00"])]
-Title = Annotated[str, Field(min_length=4, max_length=200, description="需求名称, 4-200 chars")]
-Description = Annotated[str, Field(min_length=1, max_length=5000,
-                                   description="需求描述 in the enterprise's own words")]
+#: Invisible characters a pasted title may carry (zero-width space, joiners, word joiner, BOM).
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+
+
+def _visible(value: object) -> object:
+    """Drop invisible characters and strip whitespace before the length rules run, so four
+    zero-width spaces are an empty title (422), not a 4-character one."""
+    if isinstance(value, str):
+        return value.translate(_INVISIBLE).strip()
+    return value
+
+
+Title = Annotated[str, BeforeValidator(_visible),
+                  Field(min_length=4, max_length=200, description="需求名称, 4-200 chars")]
+Description = Annotated[str, BeforeValidator(_visible),
+                        Field(min_length=1, max_length=5000,
+                              description="需求描述 in the enterprise's own words")]
 IpcHints = Annotated[list[Annotated[str, Field(max_length=40)]], Field(
     max_length=20, description="IPC symbols or prefixes: h01m, H01M 10/0525, H01M10 …")]
 

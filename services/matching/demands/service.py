@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.matching.db import ENTERPRISES, KERNEL
 from services.matching.demands.models import Demand, new_id
 from services.matching.demands.schemas import DemandClosure, DemandCreate, DemandUpdate
+from services.matching.openlicenses.actors import actor
 from shared.app import PeriodicTask
 from shared.auth import Principal
 from shared.db import today_cn, utcnow
@@ -25,12 +25,18 @@ from shared.errors import (Conflict, Forbidden, InvalidInput, NotFound, Precondi
 from shared.identifiers import (InvalidIdentifier, validate_industry_code, validate_ipc,
                                 validate_region_code, validate_uscc)
 from shared.outbox import emit
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import decode_time_cursor, encode_time_cursor
 
 log = structlog.get_logger("matching.demands")
 
-#: Departments that post and manage demands on an enterprise's behalf.
+#: Departments that post and manage demands on an enterprise's behalf (with demands:write).
 ON_BEHALF = ("market_regulation",)
+
+
+def acts_on_behalf(caller: Principal) -> bool:
+    """An office managing any enterprise's demands: its department AND the demands:write scope
+    (a market_regulation token without the scope is a reader, not an editor)."""
+    return caller.department in ON_BEHALF and caller.has("demands:write")
 
 
 class DemandNotFound(NotFound):
@@ -116,7 +122,7 @@ def _check_deadline(row: Demand) -> None:
 
 
 def _poster_uscc(body: DemandCreate, caller: Principal) -> str:
-    if caller.department in ON_BEHALF:
+    if acts_on_behalf(caller):
         if not body.uscc:
             raise InvalidInput("uscc", "uscc.required",
                                "posting on an enterprise's behalf needs its uscc",
@@ -133,7 +139,7 @@ def _poster_uscc(body: DemandCreate, caller: Principal) -> str:
 
 
 def ensure_can_manage(row: Demand, caller: Principal) -> None:
-    if caller.department in ON_BEHALF:
+    if acts_on_behalf(caller):
         return
     if caller.has("demands:write") and caller.org and caller.org.upper() == row.uscc:
         return
@@ -194,7 +200,7 @@ async def post(session: AsyncSession, body: DemandCreate, caller: Principal) -> 
                  industry_code=_industry(body.industry_code) or enterprise.industry_code,
                  region_code=_region(body.region_code) or enterprise.region_code,
                  budget_min_cny=body.budget_min_cny, budget_max_cny=body.budget_max_cny,
-                 deadline=body.deadline, status="open", posted_by=caller.subject, revision=1,
+                 deadline=body.deadline, status="open", posted_by=actor(caller), revision=1,
                  posted_at=now, changed_at=now)
     _check_values(row)
     _check_deadline(row)
@@ -332,17 +338,9 @@ async def search(session: AsyncSession, filters: Filters, *, cursor: str | None,
     if filters.region_code:
         conditions.append(Demand.region_code.startswith(
             _prefix(filters.region_code, "query.region_code"), autoescape=True))
-    after = decode_cursor(cursor)
+    after = decode_time_cursor(cursor)
     if after is not None:
-        stamp, _, last_id = after.partition("|")
-        try:
-            at = datetime.fromisoformat(stamp)
-        except ValueError:
-            at = None
-        if at is None or not last_id:
-            raise InvalidInput("query.cursor", "cursor.invalid",
-                               "not a cursor returned by this API (use next_cursor as given)",
-                               message_zh="无效的分页游标")
+        at, last_id = after
         conditions.append(sa.or_(Demand.posted_at < at,
                                  sa.and_(Demand.posted_at == at, Demand.id < last_id)))
     rows = list((await session.scalars(
@@ -351,7 +349,7 @@ async def search(session: AsyncSession, filters: Filters, *, cursor: str | None,
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(f"{last.posted_at.isoformat()}|{last.id}")
+        next_cursor = encode_time_cursor(last.posted_at, last.id)
     return rows[:limit], next_cursor
 
 

@@ -68,7 +68,7 @@ class _Base:
         avgdl = float(lengths.mean()) if n else 0.0
         self.vocab: dict[str, int] = {}
         self.bm25: bm25s.BM25 | None = None
-        if n:
+        if any(d.tokens for d in docs):  # bm25s cannot index a corpus without a single word
             self.bm25 = bm = bm25s.BM25(k1=p.bm25.k1, b=p.bm25.b, method=p.bm25.method)
             bm.index([list(d.tokens) for d in docs], show_progress=False)
             self.data = bm.scores["data"]

@@ -1,7 +1,7 @@
 """Patent licences recorded by matching: open licences taken by written notice and payment
 (Patent Law Art 51) and negotiated exclusive / sole / ordinary licences. Each becomes a
-``license.granted`` event (registry records the encumbrance, financing a comparable), and priced
-ones are the comparables of the open-licence fee guidance."""
+``license.granted`` event (registry records the encumbrance, financing a comparable when
+verified), and verified priced ones are the comparables of the open-licence fee guidance."""
 
 from __future__ import annotations
 
@@ -61,4 +61,9 @@ class License(Base):
     contract_reference: Mapped[str | None] = mapped_column(sa.String(200))
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_by: Mapped[str] = mapped_column(sa.String(120))
+    recorded_by_department: Mapped[str] = mapped_column(
+        sa.String(20), comment="department of the recording token (market_regulation, enterprise…)")
+    verified: Mapped[bool] = mapped_column(
+        sa.Boolean, comment="open licence taken, or negotiated one recorded by market_regulation; "
+                            "a party's own record is not (never a price comparable)")
     basis: Mapped[dict[str, Any]] = mapped_column(sa.JSON)

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.matching.openlicenses.schemas import CoOwnerConsent
+
 AmountIn = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2,
                                     examples=["50000.00"], description="CNY yuan (元)")]
 RateIn = Annotated[Decimal, Field(ge=0, le=1, max_digits=9, decimal_places=6, examples=["0.05"])]
@@ -75,6 +77,10 @@ class NegotiatedLicenseCreate(_In):
     starts_on: date
     ends_on: date | None = None
     contract_reference: str = Field(min_length=1, max_length=200, description="合同编号")
+    co_owner_consents: list[CoOwnerConsent] = Field(
+        default_factory=list, max_length=50,
+        description="exclusive / sole licence of a co-owned patent: every other co-owner's "
+                    "written consent (Patent Law Art 14)")
 
 
 LicenseCreate = Annotated[OpenLicenseTake | NegotiatedLicenseCreate, Field(discriminator="type")]
@@ -105,6 +111,9 @@ class LicenseRead(BaseModel):
     contract_reference: str | None
     granted_at: datetime
     recorded_by: str
+    recorded_by_department: str
+    verified: bool = Field(description="open licence taken, or recorded by market_regulation: "
+                                       "a price comparable; a party's own record is not")
     basis: dict[str, Any]
 
 

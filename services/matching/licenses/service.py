@@ -1,12 +1,18 @@
 """Licences: an open licence taken by written notice and payment on the published terms
 (Patent Law Art 51), and negotiated exclusive / sole / ordinary licences recorded. Each emits
-``license.granted`` (registry records the encumbrance; financing keeps priced ones as valuation
-comparables). Services add and flush; the edge commits."""
+``license.granted`` (registry records the encumbrance; financing keeps verified priced ones as
+valuation comparables).
+
+Verified: an open licence taken (its terms are the published ones) or a negotiated licence the
+IP office (market_regulation) recorded. A patentee's own record of a negotiated licence is kept
+and reaches the registry, but is unverified: nobody checked the price, so it never feeds a
+valuation or the fee guidance. Every write takes the patent's lock first (:func:`lock_patent`).
+Services add and flush; the edge commits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,9 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.matching.db import ENTERPRISES, KERNEL
 from services.matching.facts.models import PatentFact
 from services.matching.licenses.models import License, new_id
+from services.matching.licenses.repository import exclusive_in_force, lock_patent
 from services.matching.licenses.schemas import NegotiatedLicenseCreate, OpenLicenseTake
 from services.matching.openlicenses import packs
 from services.matching.openlicenses import rules as R
+from services.matching.openlicenses.actors import actor
 from services.matching.openlicenses.codes import (canonical_application_no,
                                                   canonical_industry_codes, industry_division,
                                                   ipc_subclass)
@@ -28,11 +36,13 @@ from shared.db import today_cn, utcnow
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.identifiers import InvalidIdentifier, validate_region_code, validate_uscc
 from shared.outbox import emit
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import decode_time_cursor, encode_time_cursor
 
 log = structlog.get_logger("matching.licenses")
 
 ON_BEHALF = ("market_regulation",)
+#: Departments whose record of a negotiated licence is verified (a price comparable).
+VERIFYING = ("market_regulation",)
 READ_ALL = ("market_regulation", "auditor")
 PARTIES = ("enterprise", "university")
 
@@ -86,7 +96,8 @@ def granted_payload(row: License) -> dict[str, Any]:
                     "payment_method": row.payment_method,
                     "entry_fee_cny": R.money_str(row.entry_fee_cny),
                     "royalty_base": row.royalty_base},
-            "open_license_id": row.open_license_id, "granted_at": row.granted_at.isoformat()}
+            "open_license_id": row.open_license_id, "granted_at": row.granted_at.isoformat(),
+            "verified": row.verified, "recorded_by_department": row.recorded_by_department}
 
 
 async def _grant(session: AsyncSession, row: License) -> License:
@@ -134,12 +145,17 @@ async def take_open(session: AsyncSession, body: OpenLicenseTake, caller: Princi
     """Grant an open licence on the published terms: the declaration published and running,
     notice given, the payment as the terms say, once per licensee (Art 51: no negotiation)."""
     licensee_uscc = _licensee_uscc(body, caller)
-    ol = await session.scalar(sa.select(OpenLicense)
-                              .where(OpenLicense.id == body.open_license_id))
-    if ol is None:
+    number = await session.scalar(sa.select(OpenLicense.application_no)
+                                  .where(OpenLicense.id == body.open_license_id))
+    if number is None:
         raise InvalidInput("open_license_id", "open_license.unknown",
                            f"no open-licence declaration {body.open_license_id}",
                            message_zh="开放许可声明不存在")
+    # patent first, then the declaration, both locked: a withdrawal committing meanwhile is
+    # seen here (and a take is never granted after it)
+    fact = await lock_patent(session, number)
+    ol = await session.scalar(sa.select(OpenLicense).where(OpenLicense.id == body.open_license_id)
+                              .with_for_update().execution_options(populate_existing=True))
     today = today_cn()
     clause = packs.pack_on(today).data.clause("exclusive_while_open")
     if ol.status != "published":
@@ -176,6 +192,12 @@ async def take_open(session: AsyncSession, body: OpenLicenseTake, caller: Princi
         if day is not None and day > today:
             raise InvalidInput(field, "date.future", f"{day.isoformat()} is after today "
                                f"({today.isoformat()})", message_zh="日期不能晚于今天")
+        if day is not None and ol.published_on is not None and day < ol.published_on:
+            raise InvalidInput(field, "date.before_publication",
+                               f"{day.isoformat()} is before the open licence was published "
+                               f"({ol.published_on.isoformat()}): notice and payment follow "
+                               "the announcement (Art 51)", message_zh="通知或付款日期早于开放许可公告日",
+                               published_on=ol.published_on.isoformat())
     rule, expected = expected_payment(ol)
     paid = body.payment.amount_cny if body.payment else None
     if paid is None and ol.payment_method != "free":
@@ -190,7 +212,6 @@ async def take_open(session: AsyncSession, body: OpenLicenseTake, caller: Princi
                            message_zh="支付金额与公告的许可使用费标准不符",
                            expected_amount_cny=R.money_str(expected),
                            payment_method=ol.payment_method)
-    fact = await session.get(PatentFact, ol.application_no)
     starts_on = max(ol.starts_on, body.notice.sent_on)
     row = License(
         id=new_id(), application_no=ol.application_no, patent_kind=ol.patent_kind,
@@ -206,7 +227,8 @@ async def take_open(session: AsyncSession, body: OpenLicenseTake, caller: Princi
         notice_reference=body.notice.reference, payment_amount_cny=paid,
         payment_paid_on=body.payment.paid_on if body.payment else None,
         payment_reference=body.payment.reference if body.payment else None,
-        granted_at=utcnow(), recorded_by=caller.subject,
+        granted_at=utcnow(), recorded_by=actor(caller), recorded_by_department=caller.department,
+        verified=True,
         basis={"decided_on": today.isoformat(), "clause": clause | {
                    "note": "Art 51: written notice and payment as published; an ordinary, "
                            "non-exclusive licence on equal terms"},
@@ -221,22 +243,14 @@ async def take_open(session: AsyncSession, body: OpenLicenseTake, caller: Princi
                    _line("license.once_per_licensee", "first licence of this licensee under "
                          "this declaration"),
                    _line("term", f"{starts_on.isoformat()} to {ol.ends_on.isoformat()} (the "
-                         "published term, from the notice)")],
+                         "published term, from the notice)"),
+                   _line("verified", "an open licence on the published terms: a verified "
+                         "price", verified=True)],
                "patent_revision": fact.revision if fact else None})
     return await _grant(session, row)
 
 
 # --- negotiated licences ------------------------------------------------------------------------
-
-async def _active_exclusive(session: AsyncSession, number: str, today: date) -> dict[str, int]:
-    rows = (await session.execute(
-        sa.select(License.license_type, sa.func.count())
-        .where(License.application_no == number,
-               License.license_type.in_(("exclusive", "sole")), License.starts_on <= today,
-               sa.or_(License.ends_on.is_(None), License.ends_on >= today))
-        .group_by(License.license_type))).all()
-    return {t: int(n) for t, n in rows}
-
 
 def _licensor(body: NegotiatedLicenseCreate, caller: Principal, fact: PatentFact) -> str:
     owners = [(o.get("uscc") or "").upper() for o in fact.owners]
@@ -267,15 +281,39 @@ def _licensor(body: NegotiatedLicenseCreate, caller: Principal, fact: PatentFact
     return licensor
 
 
+def _co_owner_consent(body: NegotiatedLicenseCreate, fact: PatentFact, licensor: str,
+                      pack: packs.OpenLicensePack) -> dict[str, Any]:
+    """Patent Law Art 14: a co-owner alone may grant only ordinary licences; an exclusive or
+    sole one needs the written consent of every other co-owner (422 naming who is missing)."""
+    clause = pack.data.clause("co_owner_licence_consent")
+    others = [o for o in fact.owners if (o.get("uscc") or "").upper() != licensor]
+    if body.type == "ordinary" or not others:
+        return _line("co_owner_licence_consent",
+                     "sole owner" if not others else "ordinary licence: a co-owner may grant "
+                     "one alone (Art 14)") | {"clause": clause}
+    missing = R.missing_consents(fact.owners, licensor,
+                                 [c.model_dump() for c in body.co_owner_consents])
+    if missing:
+        raise InvalidInput("co_owner_consents", "co_owner_licence_consent",
+                           f"an {body.type} licence of a co-owned patent needs the written "
+                           f"consent of every other co-owner; missing: {', '.join(missing)}",
+                           message_zh="共有专利给予独占或排他许可须经全体共有人书面同意",
+                           missing=missing, clause=clause)
+    return _line("co_owner_licence_consent", f"written consent of all {len(others)} other "
+                 "co-owner(s) recorded") | {"clause": clause}
+
+
 async def record_negotiated(session: AsyncSession, body: NegotiatedLicenseCreate,
                             caller: Principal) -> License:
     """Record an exclusive, sole or ordinary licence. Refused (409) for an exclusive or sole
     licence while an open licence of the patent is live (Art 51(3)), and for any licence while
-    an exclusive or sole one is in force."""
+    an exclusive or sole one is in force; an exclusive or sole licence of a co-owned patent
+    needs every other co-owner's written consent (Art 14, 422). Verified only when
+    market_regulation records it."""
     number = canonical_application_no(body.application_no)
     today = today_cn()
     pack = packs.pack_on(today)
-    fact = await session.get(PatentFact, number)
+    fact = await lock_patent(session, number)
     if fact is None:
         raise InvalidInput("application_no", "patent_unknown",
                            f"matching has not received patent {number} from the registry",
@@ -295,10 +333,14 @@ async def record_negotiated(session: AsyncSession, body: NegotiatedLicenseCreate
     if body.ends_on is not None and body.ends_on < body.starts_on:
         raise InvalidInput("ends_on", "term.order", "ends_on is before starts_on",
                            message_zh="许可终止日早于起始日")
-    if body.ends_on is not None and fact.term_ends_on and body.ends_on > fact.term_ends_on:
+    # term_ends_on is the first day the patent is no longer in force
+    if body.ends_on is not None and fact.term_ends_on and body.ends_on >= fact.term_ends_on:
         raise InvalidInput("ends_on", "term_within_patent",
-                           f"the licence cannot run past the patent's term "
-                           f"({fact.term_ends_on.isoformat()})", message_zh="许可期限不得超过专利权期限")
+                           f"the licence must end before {fact.term_ends_on.isoformat()}, the "
+                           "first day the patent is no longer in force",
+                           message_zh="许可期限不得超过专利权期限",
+                           term_ends_on=fact.term_ends_on.isoformat())
+    consent_line = _co_owner_consent(body, fact, licensor, pack)
     if body.type in ("exclusive", "sole"):
         live = await session.scalar(sa.select(OpenLicense).where(
             OpenLicense.application_no == number, OpenLicense.status.in_(R.LIVE_STATUSES)))
@@ -312,7 +354,7 @@ async def record_negotiated(session: AsyncSession, body: NegotiatedLicenseCreate
                          "clause": pack.data.clause("exclusive_while_open")}],
                 open_license_id=live.id)
     recorded = (fact.encumbrances or {}).get("licences") or {}
-    ours = await _active_exclusive(session, number, today)
+    ours = await exclusive_in_force(session, number, today)
     held = {t: max(int(recorded.get(t) or 0), ours.get(t, 0)) for t in ("exclusive", "sole")}
     for kind, count in held.items():
         if count:
@@ -338,6 +380,7 @@ async def record_negotiated(session: AsyncSession, body: NegotiatedLicenseCreate
             raise InvalidInput("licensee.region_code", exc.rule, exc.message) from exc
     owner = next((o for o in fact.owners if (o.get("uscc") or "").upper() == licensor), {})
     licensor_row = await _enterprise(session, licensor)
+    verified = caller.department in VERIFYING
     row = License(
         id=new_id(), application_no=number, patent_kind=fact.kind,
         ipc_codes=list(fact.ipc_codes or []), ipc_subclass=ipc_subclass(fact.ipc_codes),
@@ -350,14 +393,19 @@ async def record_negotiated(session: AsyncSession, body: NegotiatedLicenseCreate
         royalty_rate=body.royalty_rate, royalty_base=body.royalty_base,
         starts_on=body.starts_on, ends_on=body.ends_on,
         contract_reference=body.contract_reference, granted_at=utcnow(),
-        recorded_by=caller.subject,
-        basis={"decided_on": today.isoformat(), "patent_revision": fact.revision, "checks": [
+        recorded_by=actor(caller), recorded_by_department=caller.department, verified=verified,
+        basis={"decided_on": today.isoformat(), "patent_revision": fact.revision,
+               "co_owner_consents": [c.model_dump() for c in body.co_owner_consents],
+               "checks": [
             _line("licensor.owner", f"{licensor} owns {number}"),
             _line("patent.in_force", f"status {fact.status}, in force"),
             _line("exclusive_while_open", "no live open licence" if body.type != "ordinary"
                   else "ordinary licence: allowed beside an open licence (Art 51(3))"),
             _line("no_exclusive_or_sole_in_force", "no exclusive or sole licence in force"),
-            _line("fee_terms", f"{body.payment_method}: terms complete")]})
+            _line("fee_terms", f"{body.payment_method}: terms complete"), consent_line,
+            _line("verified", "recorded by market_regulation: a verified price" if verified
+                  else f"recorded by the {caller.department} itself: unverified, never a "
+                  "price comparable (valuations, fee guidance)", verified=verified)]})
     return await _grant(session, row)
 
 
@@ -408,17 +456,9 @@ async def search(session: AsyncSession, caller: Principal, filters: Filters, *,
         conditions.append(License.licensor_uscc == filters.licensor_uscc.upper())
     if filters.open_license_id:
         conditions.append(License.open_license_id == filters.open_license_id)
-    after = decode_cursor(cursor)
+    after = decode_time_cursor(cursor)
     if after is not None:
-        stamp, _, last_id = after.partition("|")
-        try:
-            at = datetime.fromisoformat(stamp)
-        except ValueError:
-            at = None
-        if at is None or not last_id:
-            raise InvalidInput("query.cursor", "cursor.invalid",
-                               "not a cursor returned by this API (use next_cursor as given)",
-                               message_zh="无效的分页游标")
+        at, last_id = after
         conditions.append(sa.or_(License.granted_at < at,
                                  sa.and_(License.granted_at == at, License.id < last_id)))
     rows = list((await session.scalars(
@@ -427,7 +467,7 @@ async def search(session: AsyncSession, caller: Principal, filters: Filters, *,
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(f"{last.granted_at.isoformat()}|{last.id}")
+        next_cursor = encode_time_cursor(last.granted_at, last.id)
     return rows[:limit], next_cursor
 
 
@@ -451,4 +491,5 @@ def read_model(row: License) -> dict[str, Any]:
                      "paid_on": row.payment_paid_on, "reference": row.payment_reference}
                     if row.payment_amount_cny is not None else None),
         "contract_reference": row.contract_reference, "granted_at": row.granted_at,
-        "recorded_by": row.recorded_by, "basis": row.basis}
+        "recorded_by": row.recorded_by, "recorded_by_department": row.recorded_by_department,
+        "verified": row.verified, "basis": row.basis}

@@ -1,9 +1,9 @@
 """The in-memory search index of one matching process, kept current from the service's tables.
 
 Every replica builds its own index from ``open_licenses`` at start (the index can always be
-rebuilt from matching's own tables) and then polls the rows changed since its last look, every
+rebuilt from matching's own tables) and then polls the rows changed since its last look, twice a
 second: a declaration published, withdrawn, suspended by a lapse or a pledge, or reinstated,
-reaches the index within about a second of the commit that changed it, whichever replica (or
+reaches the index within about half a second of the commit that changed it, whichever replica (or
 event handler) made that commit. The poll re-reads an overlap window and compares each row's
 ``(revision, changed_at)`` with what the index holds, so a transaction that committed late is
 not missed and a row seen twice is applied once.
@@ -53,6 +53,10 @@ class IndexHolder:
     @property
     def ready(self) -> bool:
         return self.index is not None
+
+    def holds(self, row: OpenLicense) -> bool:
+        """Whether the index has ``row`` as it is now (same revision and change time)."""
+        return self.versions.get(row.id) == _version(row)
 
     def stats(self) -> dict[str, Any]:
         engine = self.index.stats() if self.index is not None else {}
@@ -145,20 +149,28 @@ async def _catch_up(holder: IndexHolder, factory: async_sessionmaker[AsyncSessio
     started = utcnow()
     assert holder.index is not None and holder.since is not None
     async with factory() as session:
-        rows = list((await session.scalars(
-            sa.select(OpenLicense).where(OpenLicense.changed_at >= holder.since - OVERLAP)
-            .order_by(OpenLicense.changed_at))).all())
-    added = removed = 0
-    fresh: list[OpenLicense] = []
-    today = today_cn()
-    for row in rows:
-        held = holder.versions.get(row.id)
-        if searchable(row, today):
-            if held != _version(row):
-                fresh.append(row)
-        elif row.id in holder.versions:
-            _drop(holder, row.id)
-            removed += 1
+        # The window is read every second on every replica: only the columns that decide,
+        # then the full rows (with their long claims) of those that changed.
+        marks = (await session.execute(
+            sa.select(OpenLicense.id, OpenLicense.revision, OpenLicense.changed_at,
+                      OpenLicense.status, OpenLicense.ends_on)
+            .where(OpenLicense.changed_at >= holder.since - OVERLAP)
+            .order_by(OpenLicense.changed_at))).all()
+        today = today_cn()
+        wanted, removed = [], 0
+        for mark in marks:
+            if mark.status == SEARCHABLE and mark.ends_on >= today:
+                if holder.versions.get(mark.id) != (mark.revision, mark.changed_at):
+                    wanted.append(mark.id)
+            elif mark.id in holder.versions:
+                _drop(holder, mark.id)
+                removed += 1
+        fresh: list[OpenLicense] = []
+        if wanted:
+            fresh = [r for r in (await session.scalars(
+                sa.select(OpenLicense).where(OpenLicense.id.in_(wanted)))).all()
+                if searchable(r, today)]
+    added = 0
     for doc_id in [d for d, ends in holder.ends.items() if ends < today]:
         _drop(holder, doc_id)   # its term ran out today: no row changed, the calendar did
         removed += 1
@@ -166,10 +178,15 @@ async def _catch_up(holder: IndexHolder, factory: async_sessionmaker[AsyncSessio
         docs, computed = await asyncio.to_thread(_docs, fresh, {})
         await _store_tokens(factory, computed)
         for row, doc in zip(fresh, docs, strict=True):
-            holder.index.upsert(doc)
+            try:
+                holder.index.upsert(doc)
+            except Exception as exc:  # one bad document must not hold up the others
+                log.error("matching.index.upsert_failed", open_license_id=row.id,
+                          error=str(exc), error_type=type(exc).__name__)
+                continue
             holder.versions[row.id] = _version(row)
             holder.ends[row.id] = row.ends_on
-        added = len(docs)
+            added += 1
     holder.since = started
     holder.refreshed_at = utcnow()
     if added or removed:

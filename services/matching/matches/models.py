@@ -55,6 +55,9 @@ class PushRequest(Base):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0,
+                                          comment="tries so far (the index lagging, or errors)")
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class IndexTokens(Base):

@@ -3,7 +3,6 @@ pushes, and the index's state (ops)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -12,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from services.matching.demands.models import Demand
 from services.matching.engine.index import Query as EngineQuery
 from services.matching.engine.index import query_tokens
+from services.matching.engine.ipc import normalise_hint
 from services.matching.matches import indexer, service
 from services.matching.matches.models import Push, PushRequest
 from services.matching.matches.schemas import (Candidates, DemandMatches, IndexStats, PushCreate,
@@ -20,7 +20,7 @@ from services.matching.openlicenses.models import OpenLicense
 from shared.app import DbSession
 from shared.auth import Caller, Principal, require
 from shared.errors import Forbidden, InvalidInput, NotFound
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import decode_time_cursor, encode_time_cursor
 
 router = APIRouter(tags=["matches"])
 
@@ -67,12 +67,12 @@ async def search(
     budget_max_cny: Annotated[str | None, Query(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$")] = None,
     k: K = 10,
 ) -> dict:
+    for raw in ipc or []:
+        if raw.strip() and normalise_hint(raw) is None:
+            raise InvalidInput("query.ipc", "ipc.invalid", f"{raw!r} is not an IPC symbol "
+                               "(section, class, subclass, group: H, H01, H01M, H01M 10/0525)",
+                               message_zh="IPC 分类号格式不正确")
     hints = service._hints(ipc)
-    if ipc and len(hints) < len([c for c in ipc if c.strip()]):
-        bad = next(c for c in ipc if c.strip() and service._hints([c]) == ())
-        raise InvalidInput("query.ipc", "ipc.invalid", f"{bad!r} is not an IPC symbol "
-                           "(section, class, subclass, group: H, H01, H01M, H01M 10/0525)",
-                           message_zh="IPC 分类号格式不正确")
     query = EngineQuery(tokens=query_tokens(title=q), ipc_codes=hints, region_code=region_code,
                         industry_code=industry_code,
                         budget_max_cny=service._dec(budget_max_cny))
@@ -155,21 +155,16 @@ async def list_pushes(
         query = query.where(Push.uscc == uscc.upper())
     if open_license_id:
         query = query.where(Push.open_license_id == open_license_id)
-    after = decode_cursor(cursor)
-    if after:
-        at_text, _, push_id = after.partition("|")
-        try:
-            at = datetime.fromisoformat(at_text)
-        except ValueError as exc:
-            raise InvalidInput("query.cursor", "cursor.invalid", "not a cursor from this API",
-                               message_zh="无效的分页游标") from exc
+    after = decode_time_cursor(cursor)
+    if after is not None:
+        at, push_id = after
         query = query.where(sa.or_(Push.pushed_at < at,
                                    sa.and_(Push.pushed_at == at, Push.id < push_id)))
     rows = list((await session.scalars(query.limit(limit + 1))).all())
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": [PushRead.model_validate(r, from_attributes=True) for r in rows],
-            "next_cursor": encode_cursor(f"{rows[-1].pushed_at.isoformat()}|{rows[-1].id}")
+            "next_cursor": encode_time_cursor(rows[-1].pushed_at, rows[-1].id)
             if more else None}
 
 

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.matching.db import ENTERPRISES, KERNEL
@@ -52,7 +55,25 @@ def _hints(codes: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
+_QUERY_CACHE: OrderedDict[tuple[str, int], Query] = OrderedDict()
+_QUERY_CACHE_SIZE = 20_000
+
+
 def demand_query(demand: Demand) -> Query:
+    """The demand as a query, tokenised once per revision (reverse matching reads thousands)."""
+    key = (demand.id, demand.revision)
+    cached = _QUERY_CACHE.get(key)
+    if cached is not None:
+        _QUERY_CACHE.move_to_end(key)
+        return cached
+    query = _demand_query(demand)
+    _QUERY_CACHE[key] = query
+    if len(_QUERY_CACHE) > _QUERY_CACHE_SIZE:
+        _QUERY_CACHE.popitem(last=False)
+    return query
+
+
+def _demand_query(demand: Demand) -> Query:
     return Query(tokens=query_tokens(title=demand.title, description=demand.description,
                                      technical_field=demand.technical_field),
                  ipc_codes=_hints(demand.ipc_hints), region_code=demand.region_code,
@@ -175,7 +196,9 @@ def _subclasses(codes: list[str]) -> list[str]:
 
 
 async def _profile_usccs(session: AsyncSession, row: OpenLicense, pool: set[str]) -> list[str]:
-    found: list[str] = []
+    """Pool enterprises (all of them: they are served first), then owners of patents in the
+    licence's IPC subclasses, then enterprises of its industries, up to the bound."""
+    found: list[str] = sorted(pool)
     for subclass in _subclasses(row.ipc_codes or []):
         like = f'%"{subclass} %'
         owners = (await session.scalars(
@@ -192,7 +215,6 @@ async def _profile_usccs(session: AsyncSession, row: OpenLicense, pool: set[str]
             .where(sa.or_(*[ENTERPRISES.c.industry_code.like(f"{i}%") for i in industries]))
             .order_by(ENTERPRISES.c.uscc).limit(MAX_PROFILE_ENTERPRISES))).all()
         found.extend(u for u in same if u not in found)
-    found.extend(u for u in sorted(pool) if u not in found)
     return found[:MAX_PROFILE_ENTERPRISES + len(pool)]
 
 
@@ -216,25 +238,31 @@ async def reverse_candidates(session: AsyncSession, index: SearchIndex, row: Ope
         if held is None or c.score > held.score:
             best[c.uscc] = c
 
-    demands = (await session.scalars(
+    demands = list((await session.scalars(
         sa.select(Demand).where(Demand.status == "open").order_by(Demand.changed_at.desc())
-        .limit(MAX_DEMANDS))).all()
-    names = {}
-    for d in demands:
-        m = index.explain(demand_query(d), row.id)
-        if m is not None:
-            names[d.uscc] = d.enterprise_name
-            consider(Candidate(d.uscc, d.enterprise_name, m.score, m.components, "demand",
-                               d.id, d.uscc in pool))
-    usccs = await _profile_usccs(session, row, pool)
-    for uscc, profile in (await profiles(session, usccs)).items():
-        if profile.name is None and not profile.titles:
-            continue  # neither registered with matching nor owning a patent: nothing to go on
-        m = index.explain(profile.query(), row.id)
-        if m is not None:
-            consider(Candidate(uscc, profile.name, m.score, m.components, "profile", None,
-                               uscc in pool))
-    excluded = {row.patentee_uscc} | set((await session.scalars(
+        .limit(MAX_DEMANDS))).all())
+    found = await profiles(session, await _profile_usccs(session, row, pool))
+
+    def score_all() -> None:
+        # CPU only (tokenising, BM25): off the event loop, so heartbeats, the relay and health
+        # probes keep running while thousands of demands and profiles are scored.
+        for d in demands:
+            m = index.explain(demand_query(d), row.id)
+            if m is not None:
+                consider(Candidate(d.uscc, d.enterprise_name, m.score, m.components, "demand",
+                                   d.id, d.uscc in pool))
+        for uscc, profile in found.items():
+            if profile.name is None and not profile.titles:
+                continue  # neither registered with matching nor owning a patent: nothing to use
+            m = index.explain(profile.query(), row.id)
+            if m is not None:
+                consider(Candidate(uscc, profile.name, m.score, m.components, "profile", None,
+                                   uscc in pool))
+
+    await asyncio.to_thread(score_all)
+    owners = set((await session.scalars(sa.select(PatentOwnerFact.uscc).where(
+        PatentOwnerFact.application_no == row.application_no))).all())
+    excluded = {row.patentee_uscc} | owners | set((await session.scalars(
         sa.select(License.licensee_uscc).where(License.application_no == row.application_no)
     )).all())
     pushed = set((await session.scalars(
@@ -252,21 +280,22 @@ async def reverse_candidates(session: AsyncSession, index: SearchIndex, row: Ope
 async def _record_push(session: AsyncSession, *, uscc: str, name: str | None, row: OpenLicense,
                        score: float, components: dict, reason: str, demand_id: str | None,
                        pool_member: bool, by: str) -> Push | None:
-    """Insert one push and its event; None if this enterprise already had this patent."""
-    exists = await session.scalar(sa.select(Push.id).where(
-        Push.uscc == uscc, Push.application_no == row.application_no))
-    if exists is not None:
+    """Insert one push and its event; None if this enterprise already had this patent.
+
+    One statement that does nothing on the (uscc, application_no) conflict: another replica's
+    push of the same pair a moment ago leaves this one out, without a savepoint (which pysqlite
+    would commit on its own, apart from the event)."""
+    values = dict(id=str(uuid.uuid4()), uscc=uscc, enterprise_name=name, open_license_id=row.id,
+                  application_no=row.application_no, title=row.title, score=round(score, 6),
+                  components=components, reason=reason, demand_id=demand_id,
+                  pool_member=pool_member, pushed_by=by[:120], pushed_at=utcnow())
+    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)
+    result = await session.execute(
+        insert(Push).values(**values)
+        .on_conflict_do_nothing(index_elements=[Push.uscc, Push.application_no]))
+    if result.rowcount == 0:
         return None
-    push = Push(id=str(uuid.uuid4()), uscc=uscc, enterprise_name=name, open_license_id=row.id,
-                application_no=row.application_no, title=row.title, score=round(score, 6),
-                components=components, reason=reason, demand_id=demand_id,
-                pool_member=pool_member, pushed_by=by, pushed_at=utcnow())
-    try:
-        async with session.begin_nested():
-            session.add(push)
-            await session.flush()
-    except IntegrityError:  # another replica pushed the same pair a moment ago
-        return None
+    push = Push(**values)
     await emit(session, KERNEL.outbox, "match.pushed", key=uscc, subject=row.application_no,
                data={"push_id": push.id, "uscc": uscc, "enterprise_name": name,
                      "open_license_id": row.id, "application_no": row.application_no,
@@ -320,39 +349,76 @@ async def push_to_enterprise(session: AsyncSession, index: SearchIndex, uscc: st
 async def request_push(session: AsyncSession, *, reason: str, by: str,
                        open_license_id: str | None = None, uscc: str | None = None) -> None:
     session.add(PushRequest(open_license_id=open_license_id, uscc=uscc, reason=reason,
-                            requested_by=by, requested_at=utcnow()))
+                            requested_by=by[:120], requested_at=utcnow(), attempts=0))
     await session.flush()
 
 
+#: A request is retried (the index catching up, a failure) about once a second this many
+#: times, then closed with its last error: it never blocks the queue behind it.
+MAX_ATTEMPTS = 60
+
+
+class _NotYet(Exception):
+    """This replica's index does not hold the declaration as it is now: try again later."""
+
+
+async def _do_request(session: AsyncSession, request: PushRequest, index: SearchIndex,
+                      holder: indexer.IndexHolder) -> dict[str, Any]:
+    if request.open_license_id is not None:
+        row = await session.get(OpenLicense, request.open_license_id)
+        if row is None or not indexer.searchable(row):
+            return {"skipped": "not searchable"}
+        if not holder.holds(row):
+            raise _NotYet(f"index does not hold {row.id} at revision {row.revision} yet")
+        return await push_patent(session, index, row, by=request.requested_by)
+    return await push_to_enterprise(session, index, request.uscc or "", reason=request.reason,
+                                    by=request.requested_by)
+
+
 async def process_requests(factory: async_sessionmaker[AsyncSession], batch: int = 20) -> dict:
-    """Do queued push work with the (refreshed) index, one request per transaction."""
+    """Do queued push work with the (refreshed) index, one request per transaction; a request
+    the index cannot serve yet, or that fails, is retried without holding up the others."""
     index = await indexer.ready_index(factory)
+    holder = indexer.holder_of_factory(factory)
     async with factory() as session:
         ids = (await session.scalars(sa.select(PushRequest.id)
                                      .where(PushRequest.done_at.is_(None))
-                                     .order_by(PushRequest.id).limit(batch))).all()
-    done = 0
+                                     .order_by(PushRequest.attempts, PushRequest.id)
+                                     .limit(batch))).all()
+    done = waiting = 0
     for request_id in ids:
+        error: str | None = None
+        try:
+            async with factory() as session, session.begin():
+                request = await session.scalar(
+                    sa.select(PushRequest).where(PushRequest.id == request_id,
+                                                 PushRequest.done_at.is_(None))
+                    .with_for_update(skip_locked=True))
+                if request is None:
+                    continue  # another replica took it
+                result = await _do_request(session, request, index, holder)
+                request.done_at, request.result = utcnow(), result
+                request.attempts += 1
+                done += 1
+                continue
+        except _NotYet as exc:
+            error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - recorded, retried, then closed
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("matching.push_request.failed", request_id=request_id, error=error)
+        waiting += 1
         async with factory() as session, session.begin():
-            request = await session.scalar(
-                sa.select(PushRequest).where(PushRequest.id == request_id,
-                                             PushRequest.done_at.is_(None))
-                .with_for_update(skip_locked=True))
-            if request is None:
-                continue  # another replica took it
-            if request.open_license_id is not None:
-                row = await session.get(OpenLicense, request.open_license_id)
-                if row is None or not indexer.searchable(row):
-                    result: dict[str, Any] = {"skipped": "not searchable"}
-                else:
-                    result = await push_patent(session, index, row, by=request.requested_by)
-            else:
-                result = await push_to_enterprise(session, index, request.uscc or "",
-                                                  reason=request.reason,
-                                                  by=request.requested_by)
-            request.done_at, request.result = utcnow(), result
-            done += 1
-    return {"push_requests": done}
+            request = await session.get(PushRequest, request_id)
+            if request is None or request.done_at is not None:
+                continue
+            request.attempts += 1
+            request.last_error = error[:2000] if error else None
+            if request.attempts >= MAX_ATTEMPTS:
+                request.done_at = utcnow()
+                request.result = {"failed": request.last_error, "attempts": request.attempts}
+                log.error("matching.push_request.given_up", request_id=request_id,
+                          error=request.last_error)
+    return {"push_requests": done, "push_requests_waiting": waiting}
 
 
 async def index_task(factory: async_sessionmaker[AsyncSession]) -> dict:
@@ -361,6 +427,6 @@ async def index_task(factory: async_sessionmaker[AsyncSession]) -> dict:
     return counts | await process_requests(factory)
 
 
-#: The index poll: a published, withdrawn or suspended declaration is searchable (or gone)
-#: within about a second, on every replica.
-PERIODIC_TASKS = [PeriodicTask("match-index", 1.0, index_task)]
+#: The index poll, twice a second: a published, withdrawn or suspended declaration is
+#: searchable (or gone) within about half a second, on every replica.
+PERIODIC_TASKS = [PeriodicTask("match-index", 0.5, index_task)]

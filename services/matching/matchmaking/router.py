@@ -20,9 +20,9 @@ CanOrganise = Annotated[Principal, Depends(require(scopes=("matchmaking:write",)
 EVENT_ID = Annotated[str, Path(pattern=UUID_PATTERN, description="Event id (UUID)")]
 
 
-async def _read(session, row, detail: bool = False) -> MatchmakingEventRead:
+async def _read(session, row, caller: Principal | None = None) -> MatchmakingEventRead:
     participants, outcomes = await service.counts(session, [row.id])
-    extra = await service.details(session, row.id) if detail else None
+    extra = await service.details(session, row, caller) if caller is not None else None
     return MatchmakingEventRead(**service.read_model(row, participants.get(row.id, 0),
                                                      outcomes.get(row.id, {}), extra))
 
@@ -60,7 +60,9 @@ async def list_events(
             summary="One event with its participants and outcomes")
 async def read_event(event_id: EVENT_ID, session: DbSession, caller: Caller
                      ) -> MatchmakingEventRead:
-    return await _read(session, await service.get_or_404(session, event_id), detail=True)
+    """Counts for everyone; the participant list and outcomes in full for the organiser,
+    market_regulation and the auditor, and for a party only its own."""
+    return await _read(session, await service.get_or_404(session, event_id), caller)
 
 
 @router.post("/matchmaking-events/{event_id}/participants", status_code=201,

@@ -1,10 +1,14 @@
 """Matchmaking events (对接活动, roadshows): the organiser creates one featuring open licences
 and demands, enterprises register (or are registered), and the organiser records what came of
-each licensee-patent pair, up to the licence granted. No events leave the service."""
+each licensee-patent pair, up to the licence granted. No events leave the service.
+
+The organiser is the creating department and org; a token without an org is the organiser only
+with the same subject (otherwise every org-less token of a department would be). Participant
+lists and outcomes (negotiation states, notes, licence ids) are commercial: the organiser, the
+IP office and the auditor see them all, a party only its own."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,22 +17,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching.db import ENTERPRISES
 from services.matching.demands.models import Demand
+from services.matching.facts.models import PatentFact
 from services.matching.licenses.models import License
 from services.matching.matchmaking.models import (MatchmakingEvent, MatchmakingOutcome,
                                                   MatchmakingParticipant, new_id)
 from services.matching.matchmaking.schemas import (MatchmakingEventCreate, OutcomeCreate,
                                                    ParticipantCreate)
+from services.matching.openlicenses.actors import actor, org_of
 from services.matching.openlicenses.codes import canonical_application_no
 from services.matching.openlicenses.models import OpenLicense
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.identifiers import InvalidIdentifier, validate_region_code, validate_uscc
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import decode_time_cursor, encode_time_cursor
 
 log = structlog.get_logger("matching.matchmaking")
 
 SELF_REGISTERING = ("enterprise", "university")
+#: Besides the organiser, who sees every participant and outcome of any event.
+SEE_ALL = ("market_regulation", "auditor")
 OUTCOME_STATUSES = ("intention", "negotiating", "licensed", "no_deal")
 
 
@@ -85,9 +93,9 @@ async def create(session: AsyncSession, body: MatchmakingEventCreate, caller: Pr
     row = MatchmakingEvent(id=new_id(), title=body.title, kind=body.kind, held_on=body.date,
                            region_code=region, organiser=body.organiser,
                            organiser_department=caller.department,
-                           organiser_org=caller.org.upper() if caller.org else None,
+                           organiser_org=org_of(caller),
                            open_license_ids=licence_ids, demand_ids=demand_ids,
-                           created_by=caller.subject, created_at=now, changed_at=now)
+                           created_by=actor(caller), created_at=now, changed_at=now)
     session.add(row)
     await session.flush()
     log.info("matching.matchmaking.created", event_id=row.id, kind=row.kind)
@@ -102,8 +110,14 @@ async def get_or_404(session: AsyncSession, event_id: str) -> MatchmakingEvent:
 
 
 def is_organiser(event: MatchmakingEvent, caller: Principal) -> bool:
-    return (caller.has("matchmaking:write") and caller.department == event.organiser_department
-            and (caller.org.upper() if caller.org else None) == event.organiser_org)
+    """Same department and org with matchmaking:write; for an event created without an org,
+    also the same subject (an org-less token is one official, not the whole department)."""
+    if not (caller.has("matchmaking:write") and caller.department == event.organiser_department):
+        return False
+    org = caller.org.upper() if caller.org else None
+    if event.organiser_org is None:
+        return org is None and actor(caller) == event.created_by
+    return org == event.organiser_org
 
 
 async def register(session: AsyncSession, event: MatchmakingEvent, body: ParticipantCreate,
@@ -115,7 +129,7 @@ async def register(session: AsyncSession, event: MatchmakingEvent, body: Partici
                                message_zh="请填写参会单位统一社会信用代码")
         uscc = _uscc(body.uscc, "uscc")
     elif caller.department in SELF_REGISTERING and caller.org:
-        uscc = caller.org.upper()
+        uscc = _uscc(caller.org, "token.org")
         if body.uscc and body.uscc.upper() != uscc:
             raise Forbidden("an enterprise registers only itself; the organiser registers "
                             "others", detail_zh="企业只能为本单位报名")
@@ -135,7 +149,7 @@ async def register(session: AsyncSession, event: MatchmakingEvent, body: Partici
                            message_zh="该单位尚未登记，请填写名称")
     row = MatchmakingParticipant(event_id=event.id, uscc=uscc,
                                  name=known.name if known else body.name, role=body.role,
-                                 registered_by=caller.subject, registered_at=utcnow())
+                                 registered_by=actor(caller), registered_at=utcnow())
     session.add(row)
     event.changed_at = utcnow()
     await session.flush()
@@ -183,7 +197,7 @@ async def record_outcome(session: AsyncSession, event: MatchmakingEvent, body: O
                                  application_no=number)
         session.add(row)
     row.status, row.license_id, row.note = body.status, body.license_id, body.note
-    row.recorded_by, row.recorded_at = caller.subject, utcnow()
+    row.recorded_by, row.recorded_at = actor(caller), utcnow()
     event.changed_at = utcnow()
     await session.flush()
     return row
@@ -208,15 +222,31 @@ async def counts(session: AsyncSession, ids: list[str]
     return {k: int(v) for k, v in participants.items()}, outcomes
 
 
-async def details(session: AsyncSession, event_id: str
+async def details(session: AsyncSession, event: MatchmakingEvent, caller: Principal
                   ) -> tuple[list[MatchmakingParticipant], list[MatchmakingOutcome]]:
-    participants = (await session.scalars(
-        sa.select(MatchmakingParticipant).where(MatchmakingParticipant.event_id == event_id)
-        .order_by(MatchmakingParticipant.id))).all()
-    outcomes = (await session.scalars(
-        sa.select(MatchmakingOutcome).where(MatchmakingOutcome.event_id == event_id)
-        .order_by(MatchmakingOutcome.id))).all()
-    return list(participants), list(outcomes)
+    """The participants and outcomes ``caller`` may see: all for the organiser, the IP office
+    and the auditor; for an enterprise or university its own registration and the outcomes it
+    is party to (as licensee, or as an owner of the patent); nothing for anyone else."""
+    participants = list((await session.scalars(
+        sa.select(MatchmakingParticipant).where(MatchmakingParticipant.event_id == event.id)
+        .order_by(MatchmakingParticipant.id))).all())
+    outcomes = list((await session.scalars(
+        sa.select(MatchmakingOutcome).where(MatchmakingOutcome.event_id == event.id)
+        .order_by(MatchmakingOutcome.id))).all())
+    if caller.department in SEE_ALL or is_organiser(event, caller):
+        return participants, outcomes
+    org = caller.org.upper() if caller.org else None
+    if org is None:
+        return [], []
+    numbers = sorted({o.application_no for o in outcomes if o.licensee_uscc != org})
+    owned: set[str] = set()
+    if numbers:
+        for fact in (await session.scalars(sa.select(PatentFact).where(
+                PatentFact.application_no.in_(numbers)))).all():
+            if org in {(o.get("uscc") or "").upper() for o in fact.owners or []}:
+                owned.add(fact.application_no)
+    return ([p for p in participants if p.uscc == org],
+            [o for o in outcomes if o.licensee_uscc == org or o.application_no in owned])
 
 
 async def search(session: AsyncSession, *, kind: str | None, region_code: str | None,
@@ -229,17 +259,9 @@ async def search(session: AsyncSession, *, kind: str | None, region_code: str | 
             raise InvalidInput("query.region_code", "prefix.format", "digits only (a prefix)",
                                message_zh="只能包含数字")
         conditions.append(MatchmakingEvent.region_code.startswith(region_code))
-    after = decode_cursor(cursor)
+    after = decode_time_cursor(cursor)
     if after is not None:
-        stamp, _, last_id = after.partition("|")
-        try:
-            at = datetime.fromisoformat(stamp)
-        except ValueError:
-            at = None
-        if at is None or not last_id:
-            raise InvalidInput("query.cursor", "cursor.invalid",
-                               "not a cursor returned by this API (use next_cursor as given)",
-                               message_zh="无效的分页游标")
+        at, last_id = after
         conditions.append(sa.or_(MatchmakingEvent.created_at < at,
                                  sa.and_(MatchmakingEvent.created_at == at,
                                          MatchmakingEvent.id < last_id)))
@@ -250,7 +272,7 @@ async def search(session: AsyncSession, *, kind: str | None, region_code: str | 
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(f"{last.created_at.isoformat()}|{last.id}")
+        next_cursor = encode_time_cursor(last.created_at, last.id)
     return rows[:limit], next_cursor
 
 

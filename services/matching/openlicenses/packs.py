@@ -22,7 +22,7 @@ PACK_PATTERN = "open-license-*.yaml"
 RULE_CODES = ("patent_unknown", "owned_by_declarant", "co_owner_consent", "patentee_type",
               "granted", "in_force", "exclusive_or_sole_licence", "suspended", "annual_fee_paid",
               "pledged_without_consent", "evaluation_report", "term_within_patent", "term_order",
-              "fee_terms", "exclusive_while_open")
+              "fee_terms", "exclusive_while_open", "co_owner_licence_consent")
 PATENTEE_TYPES = ("university", "research_institute", "enterprise", "individual", "other")
 
 
@@ -48,6 +48,8 @@ class FeeRange(_Strict):
     """How the suggested royalty range is derived from recorded licences."""
 
     min_comparables: int = Field(ge=1)
+    min_licensors: int = Field(ge=1, description="different licensors the comparables must "
+                                                  "come from (no range reveals one's terms)")
     low_quantile: Decimal = Field(ge=0, le=1)
     high_quantile: Decimal = Field(ge=0, le=1)
     flag_above_factor: Decimal = Field(gt=1)
@@ -86,6 +88,8 @@ class OpenLicenseRules(_Strict):
     patentee_types: dict[str, list[str]] = Field(
         description="USCC positions 1-2 → patentee types allowed (codes not listed: any)")
     evaluation_report_kinds: list[str] = Field(min_length=1)
+    max_start_ahead_days: int = Field(ge=1, description="how far ahead a declared term may "
+                                                        "start (later is a typing error)")
 
     @model_validator(mode="after")
     def _complete(self) -> "OpenLicenseRules":

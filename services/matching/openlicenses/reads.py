@@ -1,10 +1,10 @@
-"""Reading declarations: who sees which (announced ones are public; declared and refused ones
-only for their patentee and the regulators), filters, keyset pages, licence counts, the shape."""
+"""Reading declarations: who sees which (announced ones are public; declared and refused ones,
+and those withdrawn before publication, only for their patentee and the regulators), filters, keyset pages, licence counts, the shape."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,15 +17,19 @@ from services.matching.openlicenses.exceptions import OpenLicenseNotFound
 from services.matching.openlicenses.models import OpenLicense
 from shared.auth import Principal
 from shared.errors import InvalidInput
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import decode_time_cursor, encode_time_cursor
 
-#: Announced statuses every caller may read; the rest only the patentee and the regulators.
-PUBLIC_STATUSES = ("published", "suspended", "withdrawn")
 READ_ALL = ("market_regulation", "auditor")
 
 
+def is_public(row: OpenLicense) -> bool:
+    """Public once announced: it has a publication date (published, suspended, or withdrawn
+    after publication). A declaration withdrawn before publication never was public."""
+    return row.published_on is not None
+
+
 def ensure_can_read(row: OpenLicense, caller: Principal) -> None:
-    if (row.status in PUBLIC_STATUSES or caller.department in READ_ALL
+    if (is_public(row) or caller.department in READ_ALL
             or (caller.org and caller.org.upper() == row.patentee_uscc)):
         return
     raise OpenLicenseNotFound(f"no open-licence declaration {row.id}",
@@ -57,7 +61,7 @@ def _visibility(caller: Principal) -> list[Any]:
     if caller.department in READ_ALL:
         return []
     own = (OpenLicense.patentee_uscc == caller.org.upper()) if caller.org else sa.false()
-    return [sa.or_(OpenLicense.status.in_(PUBLIC_STATUSES), own)]
+    return [sa.or_(OpenLicense.published_on.is_not(None), own)]
 
 
 async def search(session: AsyncSession, caller: Principal, filters: Filters, *,
@@ -78,17 +82,9 @@ async def search(session: AsyncSession, caller: Principal, filters: Filters, *,
     if filters.industry_code:
         prefix = search_prefix(filters.industry_code, "query.industry_code")
         conditions.append(OpenLicense.industry_index.like(f"%|{prefix}%"))
-    after = decode_cursor(cursor)
+    after = decode_time_cursor(cursor)
     if after is not None:
-        stamp, _, last_id = after.partition("|")
-        try:
-            at = datetime.fromisoformat(stamp)
-        except ValueError:
-            at = None
-        if at is None or not last_id:
-            raise InvalidInput("query.cursor", "cursor.invalid",
-                               "not a cursor returned by this API (use next_cursor as given)",
-                               message_zh="无效的分页游标")
+        at, last_id = after
         conditions.append(sa.or_(OpenLicense.created_at < at,
                                  sa.and_(OpenLicense.created_at == at, OpenLicense.id < last_id)))
     rows = list((await session.scalars(
@@ -97,7 +93,7 @@ async def search(session: AsyncSession, caller: Principal, filters: Filters, *,
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(f"{last.created_at.isoformat()}|{last.id}")
+        next_cursor = encode_time_cursor(last.created_at, last.id)
     return rows[:limit], next_cursor
 
 

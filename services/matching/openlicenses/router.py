@@ -19,7 +19,7 @@ from shared import idempotency
 from shared.app import DbSession
 from shared.auth import Caller, Principal, require
 from shared.db import today_cn
-from shared.errors import NotFound, problem_response
+from shared.errors import Forbidden, NotFound, problem_response
 
 router = APIRouter(tags=["openlicenses"])
 
@@ -32,7 +32,8 @@ IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key",
     description="Retry-safe write: same key + same request → the same response, nothing twice")]
 TRANSITION_ERRORS: dict[int | str, dict[str, Any]] = {
-    403: {"description": "Not the patentee (withdrawal) / not the IP office (publication)"},
+    403: {"description": "Not the declarant, a current owner or the IP office (withdrawal) / "
+                         "not the IP office (publication)"},
     404: {"description": "Unknown declaration"},
     409: {"description": "Not allowed in the current status (lists allowed_transitions), or "
                          "at publication a check now fails (lists the rules)"},
@@ -75,8 +76,20 @@ async def declare(body: OpenLicenseCreate, session: DbSession, caller: CanDeclar
     return JSONResponse(content, status_code=201, headers=headers)
 
 
+#: Who reads fee guidance: those who declare (patentees), the IP office and the auditor.
+FEE_GUIDANCE_SCOPES = ("openlicenses:declare", "openlicenses:publish")
+
+
+def _may_read_guidance(caller: Principal) -> None:
+    if caller.department == "auditor" or any(caller.has(s) for s in FEE_GUIDANCE_SCOPES):
+        return
+    raise Forbidden("fee guidance is for patentees declaring open licences, the IP office and "
+                    "the auditor", detail_zh="许可费指引仅供开放许可声明人及监管部门查询")
+
+
 @router.get("/open-licenses/fee-guidance", response_model=FeeGuidanceRead,
-            summary="Suggested royalty range for an industry / IPC subclass, and soft limits")
+            summary="Suggested royalty range for an industry / IPC subclass, and soft limits",
+            responses={403: {"description": "Neither a declarant nor the IP office / auditor"}})
 async def fee_guidance(
     session: DbSession, caller: Caller,
     industry_code: Annotated[str | None, Query(max_length=10,
@@ -84,9 +97,11 @@ async def fee_guidance(
     ipc: Annotated[str | None, Query(max_length=40, description="IPC symbol or subclass")] = None,
     royalty_base: Annotated[str, Query(pattern="^(net_sales|profit)$")] = "net_sales",
 ) -> FeeGuidanceRead:
-    """From licences recorded in matching with a royalty (industry division first, else IPC
-    subclass; at least the pack's minimum of comparables), else the CNIPA industry table of
-    the pack (empty until the tables are obtained, RULES §9), else no suggestion with why."""
+    """From verified licences recorded in matching with a royalty (industry division first,
+    else IPC subclass; at least the pack's minimum of comparables from its minimum of different
+    licensors), else the CNIPA industry table of the pack (empty until the tables are obtained,
+    RULES §9), else no suggestion with why."""
+    _may_read_guidance(caller)
     industry = (codes.canonical_industry_codes([industry_code], "query.industry_code")
                 if industry_code else [])
     ipc_codes = [codes.search_prefix(ipc, "query.ipc")] if ipc else []
@@ -116,7 +131,8 @@ async def patent_checks(
         raise NotFound(f"matching has not received patent {number} from the registry",
                        detail_zh="匹配服务尚未收到该专利的登记信息")
     today = today_cn()
-    checks = R.patent_checks(R.PatentSnapshot.of(fact), packs.pack_on(today).data, today)
+    snapshot = await service.snapshot_of(session, fact, today)
+    checks = R.patent_checks(snapshot, packs.pack_on(today).data, today)
     return {"application_no": number, "patent_revision": fact.revision,
             "checked_on": today.isoformat(), "declarable": all(c.passed for c in checks),
             "failed": [c.code for c in checks if not c.passed],
@@ -137,8 +153,9 @@ async def list_open_licenses(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> OpenLicensePage:
-    """Published, suspended and withdrawn declarations are public; declared and refused ones
-    are seen by their patentee, market_regulation and the auditor."""
+    """Declarations that were published (published, suspended, or withdrawn after publication)
+    are public; declared and refused ones, and those withdrawn before publication, are seen by
+    their patentee, market_regulation and the auditor."""
     rows, next_cursor = await reads.search(
         session, caller, reads.Filters(status, application_no, patentee_uscc, ipc,
                                          industry_code), cursor=cursor, limit=limit)
@@ -163,18 +180,23 @@ async def publish(open_license_id: OPEN_LICENSE_ID, body: Publication, session: 
                   caller: CanPublish) -> JSONResponse:
     """declared → published, after re-running the checks on the current patent facts; emits
     ``openlicense.published`` (with the fee flags)."""
-    row = await service.get_or_404(session, open_license_id, for_update=True)
+    row = await service.get_or_404(session, open_license_id)
     row = await service.publish(session, row, body, caller)
     return JSONResponse(await _shape(session, row))
 
 
 @router.post("/open-licenses/{open_license_id}/withdrawal", response_model=OpenLicenseRead,
-             responses=TRANSITION_ERRORS, summary="Withdraw a declaration (the patentee)")
+             responses=TRANSITION_ERRORS,
+             summary="Withdraw a declaration (declarant or current owner), or terminate it "
+                     "(the IP office)")
 async def withdraw(open_license_id: OPEN_LICENSE_ID, body: Withdrawal, session: DbSession,
-                   caller: CanDeclare) -> JSONResponse:
-    """declared | published | suspended → withdrawn, with the reason (Art 50). Licences
-    already granted stay valid; emits ``openlicense.withdrawn`` (with how many still run)
-    when the declaration had been published."""
-    row = await service.get_or_404(session, open_license_id, for_update=True)
+                   caller: Caller) -> JSONResponse:
+    """declared | published | suspended → withdrawn, with the reason (Art 50): by the
+    declarant, by any current owner of the patent (after a transfer), or by the IP office
+    (terminating an orphaned declaration or rejecting one that keeps failing publication);
+    ``basis.withdrawal`` says who. Licences already granted stay valid; emits
+    ``openlicense.withdrawn`` (with how many still run) when the declaration had been
+    published."""
+    row = await service.get_or_404(session, open_license_id)
     row = await service.withdraw(session, row, body, caller)
     return JSONResponse(await _shape(session, row))

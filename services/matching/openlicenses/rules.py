@@ -60,17 +60,25 @@ class PatentSnapshot:
     encumbrances: dict[str, Any]
     blockers: list[str]
     owners: list[dict[str, Any]]
+    grant_date: date | None = None
+    #: Exclusive / sole licences matching itself recorded and not ended ({"exclusive": 1}): the
+    #: registry's summary only learns of them by event, so the checks read both.
+    recorded_here: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, fact: Any) -> "PatentSnapshot":
+    def of(cls, fact: Any, recorded_here: dict[str, int] | None = None) -> "PatentSnapshot":
         return cls(application_no=fact.application_no, kind=fact.kind, status=fact.status,
                    in_force=bool(fact.in_force), term_ends_on=fact.term_ends_on,
                    annual_fee_status=fact.annual_fee_status, suspended=bool(fact.suspended),
                    encumbrances=dict(fact.encumbrances or {}), blockers=list(fact.blockers or []),
-                   owners=[dict(o) for o in fact.owners or []])
+                   owners=[dict(o) for o in fact.owners or []],
+                   grant_date=getattr(fact, "grant_date", None),
+                   recorded_here=dict(recorded_here or {}))
 
     def licences(self, kind: str) -> int:
-        return int(((self.encumbrances.get("licences") or {}).get(kind)) or 0)
+        """Licences of ``kind`` known: the registry's count, or matching's own if higher."""
+        registry = int(((self.encumbrances.get("licences") or {}).get(kind)) or 0)
+        return max(registry, int(self.recorded_here.get(kind) or 0))
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,7 @@ class Check:
 
 def _check(rules: OpenLicenseRules, code: str, passed: bool, detail: str, field_: str,
            **figures: Any) -> Check:
+    figures = {k: v for k, v in figures.items() if v is not None}
     return Check(code, passed, detail, rules.clause(code), None if passed else field_,
                  figures or None)
 
@@ -154,6 +163,20 @@ def resolve_patentee_type(uscc: str, claimed: str | None, rules: OpenLicenseRule
                            "patentee_type")
 
 
+def missing_consents(owners: list[dict[str, Any]], acting_uscc: str,
+                     consents: list[dict[str, Any]]) -> list[str]:
+    """The co-owners (other than ``acting_uscc``) without a written consent (one naming a
+    document) among ``consents``: by USCC, or by name for an owner without one."""
+    acting = acting_uscc.upper()
+    others = [o for o in owners if (o.get("uscc") or "").upper() != acting]
+    given = [c for c in consents if (c.get("document_ref") or "").strip()]
+    by_uscc = {(c.get("uscc") or "").upper() for c in given if c.get("uscc")}
+    by_name = {(c.get("name") or "").strip() for c in given}
+    return [o.get("uscc") or o["name"] for o in others
+            if not ((o.get("uscc") and o["uscc"].upper() in by_uscc)
+                    or (not o.get("uscc") and o["name"].strip() in by_name))]
+
+
 def ownership_checks(patent: PatentSnapshot, decl: Declaration, rules: OpenLicenseRules
                      ) -> list[Check]:
     """The declarant owns the patent and, if co-owned, every other owner consented (§3.1)."""
@@ -172,12 +195,7 @@ def ownership_checks(patent: PatentSnapshot, decl: Declaration, rules: OpenLicen
                             else "not an owner, so no co-owner consent can be relied on",
                             "co_owner_consents"))
         return lines
-    consents = [c for c in decl.co_owner_consents if (c.get("document_ref") or "").strip()]
-    by_uscc = {(c.get("uscc") or "").upper() for c in consents if c.get("uscc")}
-    by_name = {(c.get("name") or "").strip() for c in consents}
-    missing = [o.get("uscc") or o["name"] for o in others
-               if not ((o.get("uscc") and o["uscc"].upper() in by_uscc)
-                       or (not o.get("uscc") and o["name"].strip() in by_name))]
+    missing = missing_consents(owners, decl.declarant_uscc, decl.co_owner_consents)
     lines.append(_check(rules, "co_owner_consent", not missing,
                         f"no written consent (with a document reference) from co-owner(s) "
                         f"{', '.join(missing)}" if missing
@@ -194,6 +212,7 @@ def patent_checks(patent: PatentSnapshot, rules: OpenLicenseRules, today: date) 
     term_over = patent.term_ends_on is not None and today >= patent.term_ends_on
     live = patent.in_force and "not_in_force" not in blockers and not term_over
     exclusive = patent.licences("exclusive") + patent.licences("sole")
+    here = sum(int(n or 0) for n in patent.recorded_here.values())
     enc = patent.encumbrances
     unconsented = "pledged_without_consent" in blockers or (
         bool(enc.get("pledged")) and enc.get("pledgee_consent_to_open_licence") is not True)
@@ -215,8 +234,9 @@ def patent_checks(patent: PatentSnapshot, rules: OpenLicenseRules, today: date) 
                not exclusive and "exclusive_or_sole_licence" not in blockers,
                "no exclusive or sole licence in force" if not exclusive
                and "exclusive_or_sole_licence" not in blockers
-               else f"an exclusive or sole licence is in force ({exclusive} recorded)",
-               "application_no"),
+               else f"an exclusive or sole licence is in force or granted ({exclusive} known"
+               + (f", {here} recorded in matching" if here else "") + ")",
+               "application_no", recorded_in_matching=here or None),
         _check(rules, "suspended", not suspended,
                "procedures suspended (ownership dispute or preservation order)" if suspended
                else "no suspension recorded", "application_no"),
@@ -290,22 +310,17 @@ def content_checks(patent: PatentSnapshot, decl: Declaration, rules: OpenLicense
                      + (f": {decl.evaluation_report_ref}" if has_report else "; none given"))
                     if needs_report else f"not required for a {patent.kind}",
                     "evaluation_report_ref")]
+    # term_ends_on is the registry's first day NOT in force: the licence's last day must be
+    # before it
     term_end = patent.term_ends_on
-    within = term_end is not None and decl.ends_on <= term_end
+    within = term_end is not None and decl.ends_on < term_end
     lines.append(_check(rules, "term_within_patent", within,
-                        f"licence ends {decl.ends_on.isoformat()}, patent term ends "
-                        f"{term_end.isoformat()}" if term_end is not None
+                        f"licence ends {decl.ends_on.isoformat()}, the patent is in force "
+                        f"until the day before {term_end.isoformat()}" if term_end is not None
                         else "the patent's term end is unknown to matching", "ends_on",
                         ends_on=decl.ends_on.isoformat(),
                         term_ends_on=term_end.isoformat() if term_end else None))
-    ordered = decl.starts_on <= decl.ends_on and decl.ends_on >= today
-    lines.append(_check(rules, "term_order", ordered,
-                        f"{decl.starts_on.isoformat()} to {decl.ends_on.isoformat()}"
-                        + ("" if decl.starts_on <= decl.ends_on
-                           else ": starts_on is after ends_on")
-                        + ("" if decl.ends_on >= today else f": ends before today "
-                           f"({today.isoformat()})"),
-                        "starts_on" if decl.starts_on > decl.ends_on else "ends_on"))
+    lines.append(_term_order(patent, decl, rules, today))
     problems = fee_problems(decl.fee)
     lines.append(Check("fee_terms", not problems,
                        "; ".join(m for _, m in problems) if problems
@@ -314,6 +329,31 @@ def content_checks(patent: PatentSnapshot, decl: Declaration, rules: OpenLicense
                        {"problems": [{"field": f, "message": m} for f, m in problems]}
                        if problems else None))
     return lines
+
+
+def _term_order(patent: PatentSnapshot, decl: Declaration, rules: OpenLicenseRules,
+                today: date) -> Check:
+    """The term runs forward, has not ended, starts no earlier than the grant and no further
+    ahead than the pack allows (a start in year 1 or in 2090 is a typing error, not a term)."""
+    latest_start = date.fromordinal(today.toordinal() + rules.max_start_ahead_days)
+    problems: list[tuple[str, str]] = []
+    if decl.starts_on > decl.ends_on:
+        problems.append(("starts_on", "starts_on is after ends_on"))
+    if decl.ends_on < today:
+        problems.append(("ends_on", f"ends before today ({today.isoformat()})"))
+    if patent.grant_date is not None and decl.starts_on < patent.grant_date:
+        problems.append(("starts_on", f"starts before the grant "
+                                      f"({patent.grant_date.isoformat()})"))
+    if decl.starts_on > latest_start:
+        problems.append(("starts_on", f"starts more than {rules.max_start_ahead_days} days "
+                                      f"ahead (after {latest_start.isoformat()})"))
+    return _check(rules, "term_order", not problems,
+                  f"{decl.starts_on.isoformat()} to {decl.ends_on.isoformat()}"
+                  + "".join(f": {m}" for _, m in problems),
+                  problems[0][0] if problems else "ends_on",
+                  grant_date=patent.grant_date.isoformat() if problems and patent.grant_date
+                  else None,
+                  latest_start=latest_start.isoformat() if problems else None)
 
 
 def declaration_checks(patent: PatentSnapshot, decl: Declaration, pack: OpenLicensePack,
@@ -357,11 +397,21 @@ def _short(value: Decimal) -> str:
     return rate_str(value.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP))
 
 
-def suggested_range(*, industry: tuple[str, list[Decimal]] | None,
-                    ipc: tuple[str, list[Decimal]] | None, royalty_base: str,
+@dataclass(frozen=True)
+class Comparable:
+    """One verified priced licence the fee guidance may read: its royalty and who granted it
+    (an open declaration counts once, however many took it)."""
+
+    rate: Decimal
+    licensor: str
+
+
+def suggested_range(*, industry: tuple[str, list[Comparable]] | None,
+                    ipc: tuple[str, list[Comparable]] | None, royalty_base: str,
                     pack: OpenLicensePack) -> dict[str, Any]:
     """The suggested royalty range: from recorded priced licences of the same industry division,
-    else of the same IPC subclass (at least ``min_comparables``), else from the pack's CNIPA
+    else of the same IPC subclass (at least ``min_comparables`` from ``min_licensors`` different
+    licensors, so the range never discloses one patentee's terms), else from the pack's CNIPA
     table (empty until loaded), else none, saying why."""
     method = pack.data.fee_range
     tried: list[str] = []
@@ -369,19 +419,24 @@ def suggested_range(*, industry: tuple[str, list[Decimal]] | None,
         if found is None:
             tried.append(f"no {scope} to compare on")
             continue
-        key, rates = found
-        rates = [r for r in rates if r > 0]
-        if len(rates) >= method.min_comparables:
+        key, comparables = found
+        priced = [c for c in comparables if c.rate > 0]
+        rates = [c.rate for c in priced]
+        licensors = len({c.licensor for c in priced})
+        if len(rates) >= method.min_comparables and licensors >= method.min_licensors:
             return {"available": True, "source": "recorded_licences", "scope": scope,
                     "key": key, "royalty_base": royalty_base, "comparables": len(rates),
+                    "licensors": licensors,
                     "low": _short(quantile(rates, method.low_quantile)),
                     "median": _short(quantile(rates, Decimal("0.5"))),
                     "high": _short(quantile(rates, method.high_quantile)),
                     "method": f"quantiles {method.low_quantile}-{method.high_quantile} of "
-                              f"royalty rates in recorded priced licences",
+                              f"royalty rates in verified priced licences (open declarations "
+                              f"once each; not the patent itself nor its patentee's)",
                     "clause": method.clause.model_dump(exclude_none=True)}
-        tried.append(f"{len(rates)} priced licence(s) with a {royalty_base} royalty in "
-                     f"{scope} {key} (needs {method.min_comparables})")
+        tried.append(f"{len(rates)} priced licence(s) from {licensors} licensor(s) with a "
+                     f"{royalty_base} royalty in {scope} {key} (needs {method.min_comparables} "
+                     f"from at least {method.min_licensors} different licensors)")
     table = pack.data.industry_rates
     if industry is not None:
         division = industry[0]

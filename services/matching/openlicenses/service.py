@@ -1,6 +1,8 @@
-"""Open-licence declarations: declare (checked against matching's patent facts), publish (the IP
-office), withdraw (the patentee), and follow the patent as registry events arrive (suspend when
-a Rule 86 bar appears, reinstate when it is lifted). Services add and flush; the edge commits.
+"""Open-licence declarations: declare (checked against matching's patent facts and the licences
+matching itself recorded), publish (the IP office), withdraw (a current owner or the declarant;
+the IP office terminates), and follow the patent as registry events arrive (suspend when a
+Rule 86 bar appears, reinstate when it is lifted). Every change takes the patent's lock first
+(:func:`lock_patent`). Services add and flush; the edge commits.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.matching.db import ENTERPRISES, KERNEL
 from services.matching.facts.models import PatentFact
 from services.matching.licenses.models import License
+from services.matching.licenses.repository import exclusive_in_force, lock_patent
 from services.matching.openlicenses import packs
 from services.matching.openlicenses import rules as R
+from services.matching.openlicenses.actors import actor
 from services.matching.openlicenses.codes import (canonical_application_no,
                                                   canonical_industry_codes, code_index,
                                                   industry_division, ipc_subclass)
@@ -87,35 +91,66 @@ async def _enterprise(session: AsyncSession, uscc: str):
 
 # --- fee guidance -------------------------------------------------------------------------------
 
-async def _rates(session: AsyncSession, condition, royalty_base: str) -> list[Decimal]:
-    query = sa.select(License.royalty_rate).where(
-        condition, License.royalty_rate > 0,
-        sa.func.coalesce(License.royalty_base, "net_sales") == royalty_base)
-    return [Decimal(r) for r in (await session.scalars(query)).all()]
+def _in_division(division: str) -> Any:
+    """A licence is in an industry division by its declaration's industry codes (what the
+    licence is for) when it was taken under one that names them, else by the licensee's."""
+    declared = sa.and_(License.open_license_id.is_not(None), OpenLicense.industry_index != "")
+    return sa.or_(sa.and_(declared, OpenLicense.industry_index.like(f"%|_{division}%")),
+                  sa.and_(sa.not_(declared), License.licensee_industry_division == division))
+
+
+async def _comparables(session: AsyncSession, condition: Any, royalty_base: str, *,
+                       subject: str | None, patentee: str | None) -> list[R.Comparable]:
+    """Verified licences with a royalty on ``royalty_base``: an open declaration once (its takes
+    all repeat the declared rate), never the subject patent nor its patentee's own licences."""
+    query = (sa.select(License.id, License.open_license_id, License.licensor_uscc,
+                       License.licensor_name, License.royalty_rate)
+             .select_from(License)
+             .outerjoin(OpenLicense, OpenLicense.id == License.open_license_id)
+             .where(condition, License.verified.is_(True), License.royalty_rate > 0,
+                    sa.func.coalesce(License.royalty_base, "net_sales") == royalty_base)
+             .order_by(License.granted_at, License.id))
+    if subject:
+        query = query.where(License.application_no != subject)
+    if patentee:
+        query = query.where(sa.or_(License.licensor_uscc.is_(None),
+                                   License.licensor_uscc != patentee))
+    seen: set[str] = set()
+    out: list[R.Comparable] = []
+    for licence_id, declaration_id, uscc, name, rate in (await session.execute(query)).all():
+        key = declaration_id or licence_id
+        if key not in seen:
+            seen.add(key)
+            out.append(R.Comparable(Decimal(rate), uscc or name))
+    return out
 
 
 async def suggestion(session: AsyncSession, *, industry_codes: list[str],
-                     ipc_codes: list[str], royalty_base: str,
-                     pack: packs.OpenLicensePack) -> dict[str, Any]:
-    """The suggested royalty range from recorded licences (industry division first, then IPC
-    subclass), else the pack's CNIPA table, else none with the reason."""
+                     ipc_codes: list[str], royalty_base: str, pack: packs.OpenLicensePack,
+                     subject: str | None = None, patentee: str | None = None
+                     ) -> dict[str, Any]:
+    """The suggested royalty range from verified recorded licences (industry division first,
+    then IPC subclass), else the pack's CNIPA table, else none with the reason. ``subject`` and
+    ``patentee``: the declared patent and its patentee, whose own licences never count."""
     division = next((d for d in map(industry_division, industry_codes) if d), None)
     section = next((c for c in industry_codes if c.isalpha()), None)
     subclass = ipc_subclass(ipc_codes)
-    industry = ((division, await _rates(session, License.licensee_industry_division == division,
-                                        royalty_base)) if division else None)
-    ipc = ((subclass, await _rates(session, License.ipc_subclass == subclass, royalty_base))
-           if subclass else None)
+    exclude = {"subject": subject, "patentee": patentee}
+    industry = ((division, await _comparables(session, _in_division(division), royalty_base,
+                                              **exclude)) if division else None)
+    ipc = ((subclass, await _comparables(session, License.ipc_subclass == subclass,
+                                         royalty_base, **exclude)) if subclass else None)
     if industry is None and section:
         industry = (section, [])
     return R.suggested_range(industry=industry, ipc=ipc, royalty_base=royalty_base, pack=pack)
 
 
 async def fee_guidance(session: AsyncSession, fee: R.FeeTerms, industry_codes: list[str],
-                       ipc_codes: list[str], pack: packs.OpenLicensePack, on: date
-                       ) -> dict[str, Any]:
+                       ipc_codes: list[str], pack: packs.OpenLicensePack, on: date, *,
+                       subject: str, patentee: str | None) -> dict[str, Any]:
     suggested = await suggestion(session, industry_codes=industry_codes, ipc_codes=ipc_codes,
-                                 royalty_base=fee.royalty_base or "net_sales", pack=pack)
+                                 royalty_base=fee.royalty_base or "net_sales", pack=pack,
+                                 subject=subject, patentee=patentee)
     return {"computed_on": on.isoformat(), "pack": pack.ref, "suggested_range": suggested,
             "flags": R.fee_flags(fee, suggested, pack)}
 
@@ -138,6 +173,24 @@ def _declaration(body_or_row: Any, declarant: str, patentee_type: str | None) ->
                          fee=fee_terms(body_or_row),
                          evaluation_report_ref=body_or_row.evaluation_report_ref,
                          co_owner_consents=consents)
+
+
+async def snapshot_of(session: AsyncSession, fact: PatentFact, today: date) -> R.PatentSnapshot:
+    """The patent as the rules read it: the registry's facts plus the exclusive or sole licences
+    matching recorded itself and the registry has not reported back yet (Rule 86(1)); one that
+    starts later counts too (an open licence declared now would overlap it)."""
+    recorded = await exclusive_in_force(session, fact.application_no, today, include_future=True)
+    return R.PatentSnapshot.of(fact, recorded)
+
+
+async def lock(session: AsyncSession, row: OpenLicense) -> tuple[PatentFact | None, OpenLicense]:
+    """Take the patent's lock, then re-read the declaration locked: the order every writer
+    follows (patent first), so a publication and a take never wait on each other."""
+    fact = await lock_patent(session, row.application_no)
+    fresh = await session.scalar(
+        sa.select(OpenLicense).where(OpenLicense.id == row.id).with_for_update()
+        .execution_options(populate_existing=True))
+    return fact, fresh or row
 
 
 async def _live(session: AsyncSession, application_no: str) -> OpenLicense | None:
@@ -168,7 +221,7 @@ async def declare(session: AsyncSession, body: OpenLicenseCreate, caller: Princi
     industry_codes = canonical_industry_codes(body.industry_codes)
     today = today_cn()
     pack = packs.pack_on(today)
-    fact = await session.get(PatentFact, number)
+    fact = await lock_patent(session, number)
     if fact is None:
         line = R.unknown_patent(number, pack)
         raise InvalidInput("application_no", "patent_unknown", line.detail,
@@ -179,7 +232,7 @@ async def declare(session: AsyncSession, body: OpenLicenseCreate, caller: Princi
             f"patent {number} already has a {existing.status} open-licence declaration "
             f"{existing.id}; withdraw it first", detail_zh="该专利已有有效的开放许可声明",
             open_license_id=existing.id, current_status=existing.status)
-    snapshot = R.PatentSnapshot.of(fact)
+    snapshot = await snapshot_of(session, fact, today)
     patentee_type, checks = R.declaration_checks(
         snapshot, _declaration(body, declarant, body.patentee_type), pack, today)
     refused = any(not line.passed for line in checks)
@@ -210,8 +263,8 @@ async def declare(session: AsyncSession, body: OpenLicenseCreate, caller: Princi
                "failed": [line.code for line in checks if not line.passed],
                "checks": [line.as_dict() for line in checks]},
         fee_guidance=await fee_guidance(session, fee, industry_codes, list(fact.ipc_codes or []),
-                                        pack, today),
-        suspension_reasons=[], declared_by=caller.subject, revision=1, created_at=now,
+                                        pack, today, subject=number, patentee=declarant),
+        suspension_reasons=[], declared_by=actor(caller), revision=1, created_at=now,
         changed_at=now)
     session.add(row)
     await session.flush()
@@ -238,12 +291,12 @@ async def publish(session: AsyncSession, row: OpenLicense, body: Publication,
                   caller: Principal) -> OpenLicense:
     """declared → published after re-running the checks on the current facts (409 naming the
     failed rules otherwise); emits ``openlicense.published``."""
+    fact, row = await lock(session, row)
     if row.status != "declared":
         raise TransitionNotAllowed.of(row, "publication")
     today = today_cn()
     pack = packs.pack_on(today)
-    fact = await session.get(PatentFact, row.application_no)
-    checks = R.publication_checks(R.PatentSnapshot.of(fact),
+    checks = R.publication_checks(await snapshot_of(session, fact, today),
                                   _declaration(row, row.patentee_uscc or "", row.patentee_type),
                                   pack, today)
     failed = [line for line in checks if not line.passed]
@@ -255,9 +308,10 @@ async def publish(session: AsyncSession, row: OpenLicense, body: Publication,
             errors=[{"field": line.field or "application_no", "rule": line.code,
                      "message": line.detail, "clause": line.clause} for line in failed],
             open_license_id=row.id, current_status=row.status)
-    row.status, row.published_on, row.published_by = "published", today, caller.subject
+    row.status, row.published_on, row.published_by = "published", today, actor(caller)
     row.fee_guidance = await fee_guidance(session, fee_terms(row), list(row.industry_codes),
-                                          list(row.ipc_codes), pack, today)
+                                          list(row.ipc_codes), pack, today,
+                                          subject=row.application_no, patentee=row.patentee_uscc)
     row.basis = {**row.basis, "publication": {
         "checked_on": today.isoformat(), "pack": pack.ref, "patent_revision": fact.revision,
         "note": body.note, "checks": [line.as_dict() for line in checks]}}
@@ -270,19 +324,42 @@ async def publish(session: AsyncSession, row: OpenLicense, body: Publication,
     return row
 
 
+def withdrawal_role(row: OpenLicense, fact: PatentFact | None, caller: Principal) -> str:
+    """Who may end a declaration, and as what: the IP office (openlicenses:publish) terminates
+    or rejects one (a declaration a transfer orphaned, or one that keeps failing publication);
+    the declarant, or any current owner of the patent (after a transfer the new owner), withdraws
+    it (Art 50). Anyone else: 403."""
+    if caller.has("openlicenses:publish"):
+        return "ip_office"
+    org = caller.org.upper() if caller.org else None
+    if org and caller.has("openlicenses:declare"):
+        if org == row.patentee_uscc:
+            return "declarant"
+        owners = {(o.get("uscc") or "").upper() for o in (fact.owners if fact else [])}
+        if org in owners:
+            return "current_owner"
+    raise Forbidden("only the declarant, a current owner of the patent or the IP office may "
+                    "withdraw an open licence",
+                    detail_zh="只有声明人、现专利权人或知识产权管理部门可以撤回开放许可")
+
+
 async def withdraw(session: AsyncSession, row: OpenLicense, body: Withdrawal,
                    caller: Principal) -> OpenLicense:
-    """The patentee withdraws (Art 50); licences already granted stay valid. Emits
-    ``openlicense.withdrawn`` when the declaration had been published."""
-    if not caller.org or caller.org.upper() != row.patentee_uscc:
-        raise Forbidden("only the patentee that declared the open licence may withdraw it",
-                        detail_zh="只有声明的专利权人可以撤回开放许可")
+    """The declarant or a current owner withdraws (Art 50), or the IP office terminates;
+    licences already granted stay valid. Emits ``openlicense.withdrawn`` when the declaration
+    had been published."""
+    fact, row = await lock(session, row)
+    role = withdrawal_role(row, fact, caller)
     if row.status not in ("declared", "published", "suspended"):
         raise TransitionNotAllowed.of(row, "withdrawal")
     announced = row.status in ("published", "suspended")
     today = today_cn()
-    row.status, row.withdrawn_on, row.withdrawn_by = "withdrawn", today, caller.subject
+    row.status, row.withdrawn_on, row.withdrawn_by = "withdrawn", today, actor(caller)
     row.withdrawal_reason = body.reason
+    row.basis = {**row.basis, "withdrawal": {
+        "by": role, "department": caller.department, "org": caller.org,
+        "on": today.isoformat(), "reason": body.reason, "was": "published" if announced
+        else "declared", "patent_revision": fact.revision if fact else None}}
     touch(row)
     await session.flush()
     if announced:
@@ -293,7 +370,8 @@ async def withdraw(session: AsyncSession, row: OpenLicense, body: Withdrawal,
                        "patentee": patentee_json(row), "withdrawn_on": today.isoformat(),
                        "reason": body.reason, "licenses_in_force": running,
                        "revision": row.revision, "withdrawn_at": utcnow().isoformat()})
-    log.info("matching.openlicense.withdrawn", open_license_id=row.id, announced=announced)
+    log.info("matching.openlicense.withdrawn", open_license_id=row.id, announced=announced,
+             by=role)
     return row
 
 

@@ -74,6 +74,8 @@ def upgrade() -> None:
     sa.Column('contract_reference', sa.String(length=200), nullable=True),
     sa.Column('granted_at', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('recorded_by', sa.String(length=120), nullable=False),
+    sa.Column('recorded_by_department', sa.String(length=20), nullable=False, comment='department of the recording token (market_regulation, enterprise…)'),
+    sa.Column('verified', sa.Boolean(), nullable=False, comment="open licence taken, or negotiated one recorded by market_regulation; a party's own record is not (never a price comparable)"),
     sa.Column('basis', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_licenses')),
     sa.UniqueConstraint('open_license_id', 'licensee_uscc', name='open_once_per_licensee')

@@ -25,6 +25,8 @@ def upgrade() -> None:
     sa.Column('requested_at', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('done_at', shared.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('result', sa.JSON(), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False, comment='tries so far (the index lagging, or errors)'),
+    sa.Column('last_error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_push_requests'))
     )
     op.create_index(op.f('ix_push_requests_done_at'), 'push_requests', ['done_at'], unique=False)
