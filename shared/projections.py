@@ -108,3 +108,27 @@ def enterprise_projection_router(table: sa.Table) -> APIRouter:
         return EnterpriseProjectionRead.model_validate(row._mapping)
 
     return router
+
+
+# --- revision-guarded facts (each consuming service's projections of registry facts) -----------
+
+def iso_date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def is_newer(row: object | None, event: CloudEvent, log) -> bool:
+    """Whether ``event`` carries a newer registry revision than ``row`` holds (or there is no
+    row): an older or equal one is a redelivery or a reordering and changes nothing."""
+    if row is not None and row.revision >= event.data["revision"]:  # type: ignore[attr-defined]
+        log.info("fact.stale_revision_skipped", type=event.type, subject=event.subject,
+                 held=row.revision, received=event.data["revision"])  # type: ignore[attr-defined]
+        return False
+    return True
+
+
+def stamp(row: object, event: CloudEvent) -> None:
+    """Record the revision and event a fact now reflects."""
+    row.revision = event.data["revision"]  # type: ignore[attr-defined]
+    row.last_event_id = event.id  # type: ignore[attr-defined]
+    row.projected_at = utcnow()  # type: ignore[attr-defined]
+

@@ -9,7 +9,6 @@ re-evaluated, which is idempotent.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,30 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.financing.facts.models import (CreditFlagFact, PatentFact, PatentOwnerFact,
                                              PoolFact, QualificationFact)
 from services.financing.whitelist import service as whitelist
-from shared.db import utcnow
 from shared.events.envelope import CloudEvent
-from shared.projections import ENTERPRISE_EVENTS
+from shared.projections import ENTERPRISE_EVENTS, is_newer, iso_date, stamp
 
 log = structlog.get_logger("financing.facts")
-
-
-def _date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
-def _fresh(row: Any, event: CloudEvent) -> bool:
-    """Whether ``event`` is newer than what ``row`` holds (or there is no row)."""
-    if row is not None and row.revision >= event.data["revision"]:
-        log.info("financing.fact.stale_revision_skipped", type=event.type, subject=event.subject,
-                 held=row.revision, received=event.data["revision"])
-        return False
-    return True
-
-
-def _stamp(row: Any, event: CloudEvent) -> None:
-    row.revision = event.data["revision"]
-    row.last_event_id = event.id
-    row.projected_at = utcnow()
 
 
 async def on_patent_event(session: AsyncSession, event: CloudEvent) -> None:
@@ -48,7 +27,7 @@ async def on_patent_event(session: AsyncSession, event: CloudEvent) -> None:
     number = data["application_no"]
     fact = await session.get(PatentFact, number)
     before = {o.uscc for o in fact.owner_rows if o.uscc} if fact is not None else set()
-    if _fresh(fact, event):
+    if is_newer(fact, event, log):
         if fact is None:
             fact = PatentFact(application_no=number)
             session.add(fact)
@@ -60,11 +39,11 @@ async def on_patent_event(session: AsyncSession, event: CloudEvent) -> None:
         fact.owners = [{"uscc": o.get("uscc"), "name": o["name"], "share": o.get("share")}
                        for o in data["owners"]]
         fact.filing_date = date.fromisoformat(data["filing_date"])
-        fact.grant_date = _date(data.get("grant_date"))
+        fact.grant_date = iso_date(data.get("grant_date"))
         fact.status = data["status"]
-        fact.status_date = _date(data.get("status_date"))
+        fact.status_date = iso_date(data.get("status_date"))
         fact.in_force = bool(data["in_force"])
-        fact.term_ends_on = _date(data.get("term_ends_on"))
+        fact.term_ends_on = iso_date(data.get("term_ends_on"))
         fact.annual_fee_status = data.get("annual_fee_status")
         fact.suspended = bool(data.get("suspended", False))
         high_value = data.get("high_value") or {}
@@ -79,7 +58,7 @@ async def on_patent_event(session: AsyncSession, event: CloudEvent) -> None:
         fact.owner_rows = [PatentOwnerFact(position=i, uscc=(o.get("uscc") or None),
                                            name=o["name"], share=o.get("share"))
                            for i, o in enumerate(data["owners"])]
-        _stamp(fact, event)
+        stamp(fact, event)
         await session.flush()
     after = {o["uscc"] for o in data["owners"] if o.get("uscc")}
     await whitelist.reevaluate(session, sorted(before | after), cause=event.type)
@@ -88,7 +67,7 @@ async def on_patent_event(session: AsyncSession, event: CloudEvent) -> None:
 async def on_qualification_event(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data
     fact = await session.get(QualificationFact, data["qualification_id"])
-    if _fresh(fact, event):
+    if is_newer(fact, event, log):
         if fact is None:
             fact = QualificationFact(qualification_id=data["qualification_id"])
             session.add(fact)
@@ -97,10 +76,10 @@ async def on_qualification_event(session: AsyncSession, event: CloudEvent) -> No
         fact.level = data.get("level")
         fact.issuing_body = data.get("issuing_body")
         fact.certificate_no = data.get("certificate_no")
-        fact.valid_from = _date(data.get("valid_from"))
-        fact.valid_to = _date(data.get("valid_to"))
+        fact.valid_from = iso_date(data.get("valid_from"))
+        fact.valid_to = iso_date(data.get("valid_to"))
         fact.status = data["status"]
-        _stamp(fact, event)
+        stamp(fact, event)
         await session.flush()
     await whitelist.reevaluate(session, [data["uscc"]], cause=event.type)
 
@@ -108,16 +87,16 @@ async def on_qualification_event(session: AsyncSession, event: CloudEvent) -> No
 async def on_creditflag_event(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data
     fact = await session.get(CreditFlagFact, data["flag_id"])
-    if _fresh(fact, event):
+    if is_newer(fact, event, log):
         if fact is None:
             fact = CreditFlagFact(flag_id=data["flag_id"])
             session.add(fact)
         fact.uscc = data["uscc"]
         fact.kind = data["kind"]
         fact.reference = data.get("reference")
-        fact.flagged_on = _date(data.get("flagged_on"))
+        fact.flagged_on = iso_date(data.get("flagged_on"))
         fact.status = data["status"]
-        _stamp(fact, event)
+        stamp(fact, event)
         await session.flush()
     await whitelist.reevaluate(session, [data["uscc"]], cause=event.type)
 
@@ -131,16 +110,16 @@ _POOL_DATE = {"pool.admitted": "admitted_on", "pool.graduated": "graduated_on",
 async def on_pool_event(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data
     fact = await session.get(PoolFact, data["uscc"])
-    if _fresh(fact, event):
+    if is_newer(fact, event, log):
         if fact is None:
             fact = PoolFact(uscc=data["uscc"])
             session.add(fact)
         fact.status = _POOL_STATUS[event.type]
         fact.province_code = data.get("province_code")
-        fact.admitted_on = _date(data.get("admitted_on")) or fact.admitted_on
-        fact.changed_on = _date(data.get(_POOL_DATE[event.type]))
+        fact.admitted_on = iso_date(data.get("admitted_on")) or fact.admitted_on
+        fact.changed_on = iso_date(data.get(_POOL_DATE[event.type]))
         fact.reason = data.get("reason")
-        _stamp(fact, event)
+        stamp(fact, event)
         await session.flush()
     await whitelist.reevaluate(session, [data["uscc"]], cause=event.type)
 

@@ -8,14 +8,13 @@ Each fact carries the registry's revision; an older or equal revision changes no
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching.facts.models import PatentFact, PatentOwnerFact, PoolFact
-from shared.db import utcnow
 from shared.events.envelope import CloudEvent
+from shared.projections import is_newer, iso_date, stamp
 
 log = structlog.get_logger("matching.facts")
 
@@ -23,29 +22,11 @@ PATENT_EVENTS = ("patent.registered", "patent.updated", "patent.status_changed")
 POOL_EVENTS = ("pool.admitted", "pool.graduated", "pool.removed")
 
 
-def _date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
-def _fresh(row: Any, event: CloudEvent) -> bool:
-    if row is not None and row.revision >= event.data["revision"]:
-        log.info("matching.fact.stale_revision_skipped", type=event.type, subject=event.subject,
-                 held=row.revision, received=event.data["revision"])
-        return False
-    return True
-
-
-def _stamp(row: Any, event: CloudEvent) -> None:
-    row.revision = event.data["revision"]
-    row.last_event_id = event.id
-    row.projected_at = utcnow()
-
-
 async def on_patent_event(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data
     number = data["application_no"]
     fact = await session.get(PatentFact, number)
-    if not _fresh(fact, event):
+    if not is_newer(fact, event, log):
         return
     if fact is None:
         fact = PatentFact(application_no=number)
@@ -57,10 +38,10 @@ async def on_patent_event(session: AsyncSession, event: CloudEvent) -> None:
     fact.owners = [{"uscc": o.get("uscc"), "name": o["name"], "share": o.get("share"),
                     "region_code": o.get("region_code")} for o in data["owners"]]
     fact.filing_date = date.fromisoformat(data["filing_date"])
-    fact.grant_date = _date(data.get("grant_date"))
+    fact.grant_date = iso_date(data.get("grant_date"))
     fact.status = data["status"]
     fact.in_force = bool(data["in_force"])
-    fact.term_ends_on = _date(data.get("term_ends_on"))
+    fact.term_ends_on = iso_date(data.get("term_ends_on"))
     fact.annual_fee_status = data.get("annual_fee_status")
     fact.suspended = bool(data.get("suspended", False))
     fact.high_value = bool((data.get("high_value") or {}).get("is_high_value", False))
@@ -68,7 +49,7 @@ async def on_patent_event(session: AsyncSession, event: CloudEvent) -> None:
     fact.blockers = list(data.get("open_license_blockers") or [])
     fact.owner_rows = [PatentOwnerFact(position=i, uscc=(o.get("uscc") or None), name=o["name"])
                        for i, o in enumerate(data["owners"])]
-    _stamp(fact, event)
+    stamp(fact, event)
     await session.flush()
 
 
@@ -81,16 +62,16 @@ _POOL_DATE = {"pool.admitted": "admitted_on", "pool.graduated": "graduated_on",
 async def on_pool_event(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data
     fact = await session.get(PoolFact, data["uscc"])
-    if not _fresh(fact, event):
+    if not is_newer(fact, event, log):
         return
     if fact is None:
         fact = PoolFact(uscc=data["uscc"])
         session.add(fact)
     fact.status = _POOL_STATUS[event.type]
     fact.province_code = data.get("province_code")
-    fact.admitted_on = _date(data.get("admitted_on")) or fact.admitted_on
-    fact.changed_on = _date(data.get(_POOL_DATE[event.type]))
-    _stamp(fact, event)
+    fact.admitted_on = iso_date(data.get("admitted_on")) or fact.admitted_on
+    fact.changed_on = iso_date(data.get(_POOL_DATE[event.type]))
+    stamp(fact, event)
     await session.flush()
 
 
