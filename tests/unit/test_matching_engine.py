@@ -361,3 +361,14 @@ def test_documents_without_a_word_do_not_stop_the_index():
     index.upsert(doc("G1", "一种煤矿瓦斯浓度监测系统"))
     index.rebuild()
     assert index.search(query("瓦斯浓度监测"))[0].doc_id == "G1"
+
+
+def test_grades_and_model_numbers_are_words_short_numbers_are_not():
+    """An SME asking for 304 stainless or 18650 cells means those grades; "10 台" means nothing
+    without its unit."""
+    from services.matching.engine.tokenize import tokenize
+    assert "304" in tokenize("304不锈钢管") and "18650" in tokenize("18650锂电池组")
+    assert "10" not in tokenize("年产10台") and "2.5" not in tokenize("厚度2.5毫米")
+    index = SearchIndex([doc("S304", "一种304不锈钢管的焊接方法"),
+                         doc("S316", "一种316不锈钢管的焊接方法")], pack=PACK)
+    assert index.search(query("304不锈钢管焊接"))[0].doc_id == "S304"

@@ -46,7 +46,7 @@ MEANINGFUL_CHARS = frozenset("""
 茶 米 稻 麦 棉 麻 竹 木 纸 砖 瓦 胶 漆 盐 碱 酸 药 酒 醋 猪 牛 羊 鸡 鸭 鱼 虾 蟹 蚕 蜂 菌 藻 奶 蛋 肉 菜 果 花 泵 阀 锅 炉 窑
 """.split())
 
-_RULES = "v1:nfkc,lower,search-mode,hmm,stopwords,single-char-whitelist,no-pure-digits"
+_RULES = "v2:nfkc,lower,search-mode,hmm,stopwords,single-char-whitelist,numbers-of-3-digits"
 
 _lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
@@ -95,8 +95,10 @@ def _keep(token: str) -> bool:
         return False
     if not any(ch.isalnum() for ch in token):
         return False  # punctuation, spaces, symbols
+    if token.isdigit() and len(token) >= 3:
+        return True  # grades and models (304 不锈钢, 6061 铝合金, 18650 电池) name the product
     if token.isdigit() or token.replace(".", "", 1).isdigit():
-        return False  # bare numbers (10, 2.5) say nothing without their unit
+        return False  # short bare numbers (10, 2.5) say nothing without their unit
     if len(token) == 1:
         return token in MEANINGFUL_CHARS
     return True
