@@ -54,3 +54,21 @@ def decode_time_cursor(cursor: str | None) -> tuple[datetime, str] | None:
     if not sep or not last_id or at.tzinfo is None or at.utcoffset() is None:
         raise _invalid()
     return at, last_id
+
+
+async def newest_first(session, query, at_column, id_column, cursor: str | None, limit: int
+                       ) -> tuple[list, str | None]:
+    """One page of ``query`` (a select of one entity) ordered by (``at_column``, ``id_column``)
+    descending, continuing after ``cursor``; returns the rows and the next cursor (None on the
+    last page)."""
+    after = decode_time_cursor(cursor)
+    if after is not None:
+        at, last_id = after
+        query = query.where((at_column < at) | ((at_column == at) & (id_column < last_id)))
+    rows = list((await session.scalars(
+        query.order_by(at_column.desc(), id_column.desc()).limit(limit + 1))).all())
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_time_cursor(getattr(last, at_column.key),
+                                            getattr(last, id_column.key))

@@ -47,7 +47,8 @@ def enterprise_projection_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
-def _upsert(session: AsyncSession):
+def dialect_insert(session: AsyncSession):
+    """``insert`` of the session's dialect (PostgreSQL or SQLite), for ``ON CONFLICT`` clauses."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return pg_insert if dialect == "postgresql" else sqlite_insert
 
@@ -65,7 +66,7 @@ async def apply_enterprise_event(table: sa.Table, session: AsyncSession, event: 
         "revision": data["revision"], "last_event_id": event.id, "source_time": event.time,
         "projected_at": utcnow(),
     }
-    insert = _upsert(session)(table).values(**values)
+    insert = dialect_insert(session)(table).values(**values)
     statement = insert.on_conflict_do_update(
         index_elements=[table.c.uscc],
         set_={k: insert.excluded[k] for k in values if k != "uscc"},

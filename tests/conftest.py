@@ -53,3 +53,30 @@ async def running_app(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             yield c
+
+
+#: Consumer settings for in-process stacks: a group settles in about a second, fetches do not
+#: wait, retries back off briefly.
+FAST_KAFKA = dict(kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=500,
+                  kafka_fetch_max_wait_ms=10, consumer_retry_base_s=0.01)
+
+
+@asynccontextmanager
+async def running_registry(db_url, broker):
+    """The registry on a migrated database of this run's backend, its lifespan running and its
+    consumer (pledges, licences) in the group; yields (app, client)."""
+    import asyncio
+
+    from services.registry.app import create_app
+    from services.registry.config import RegistrySettings
+    from shared.migrate import upgrade
+
+    url = db_url("registry")
+    await asyncio.to_thread(upgrade, "registry", url)
+    app = create_app(RegistrySettings(database_url=url, kafka_bootstrap_servers=broker.bootstrap,
+                                      env="test", max_body_bytes=256_000, **FAST_KAFKA))
+    async with running_app(app) as client:
+        if app.state.runtime.consumer is not None:
+            await asyncio.wait_for(app.state.runtime.consumer.started.wait(), 30)
+        yield app, client
+

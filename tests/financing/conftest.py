@@ -16,13 +16,8 @@ import pytest
 
 from services.financing.app import create_app as create_financing
 from services.financing.config import FinancingSettings
-from services.registry.app import create_app as create_registry
-from services.registry.config import RegistrySettings
 from shared.migrate import upgrade
-from tests.conftest import running_app
-
-FAST_KAFKA = dict(kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=500,
-                  kafka_fetch_max_wait_ms=10, consumer_retry_base_s=0.01)
+from tests.conftest import FAST_KAFKA, running_app, running_registry
 
 
 def financing_settings(url: str, broker, **overrides) -> FinancingSettings:
@@ -54,13 +49,6 @@ async def financing_app(db_url, broker):
 @pytest.fixture
 async def stack(db_url, broker, financing_app):
     """Registry and financing running together on one broker (one backend per run)."""
-    url = db_url("registry")
-    await asyncio.to_thread(upgrade, "registry", url)
-    settings = RegistrySettings(database_url=url, kafka_bootstrap_servers=broker.bootstrap,
-                                env="test", max_body_bytes=256_000, **FAST_KAFKA)
-    app = create_registry(settings)
-    async with running_app(app) as client:
-        if app.state.runtime.consumer is not None:  # registry reacts to pledges and licences
-            await asyncio.wait_for(app.state.runtime.consumer.started.wait(), 30)
+    async with running_registry(db_url, broker) as (app, client):
         yield Stack(registry=client, financing=financing_app.state.client, registry_app=app,
                     financing_app=financing_app)

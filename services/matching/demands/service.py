@@ -17,15 +17,16 @@ from services.matching.db import ENTERPRISES, KERNEL
 from services.matching.demands.models import Demand, new_id
 from services.matching.demands.schemas import DemandClosure, DemandCreate, DemandUpdate
 from services.matching.openlicenses.actors import actor
+from services.matching.openlicenses.codes import canonical_uscc
 from shared.app import PeriodicTask
 from shared.auth import Principal
 from shared.db import today_cn, utcnow
 from shared.errors import (Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed,
                            PreconditionRequired)
 from shared.identifiers import (InvalidIdentifier, validate_industry_code, validate_ipc,
-                                validate_region_code, validate_uscc)
+                                validate_region_code)
 from shared.outbox import emit
-from shared.pagination import decode_time_cursor, encode_time_cursor
+from shared.pagination import newest_first
 
 log = structlog.get_logger("matching.demands")
 
@@ -127,7 +128,7 @@ def _poster_uscc(body: DemandCreate, caller: Principal) -> str:
             raise InvalidInput("uscc", "uscc.required",
                                "posting on an enterprise's behalf needs its uscc",
                                message_zh="代为发布需求须填写企业统一社会信用代码")
-        return _identifier("uscc", lambda r: validate_uscc(r).code, body.uscc)
+        return canonical_uscc(body.uscc, "uscc")
     if not caller.has("demands:write") or not caller.org:
         raise Forbidden("only an enterprise (for itself) or market_regulation may post demands",
                         detail_zh="只有企业本身或市场监管部门可以发布技术需求")
@@ -338,19 +339,8 @@ async def search(session: AsyncSession, filters: Filters, *, cursor: str | None,
     if filters.region_code:
         conditions.append(Demand.region_code.startswith(
             _prefix(filters.region_code, "query.region_code"), autoescape=True))
-    after = decode_time_cursor(cursor)
-    if after is not None:
-        at, last_id = after
-        conditions.append(sa.or_(Demand.posted_at < at,
-                                 sa.and_(Demand.posted_at == at, Demand.id < last_id)))
-    rows = list((await session.scalars(
-        sa.select(Demand).where(*conditions)
-        .order_by(Demand.posted_at.desc(), Demand.id.desc()).limit(limit + 1))).all())
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_time_cursor(last.posted_at, last.id)
-    return rows[:limit], next_cursor
+    query = sa.select(Demand).where(*conditions)
+    return await newest_first(session, query, Demand.posted_at, Demand.id, cursor, limit)
 
 
 def read_model(row: Demand) -> dict[str, Any]:

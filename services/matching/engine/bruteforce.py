@@ -51,7 +51,7 @@ class BruteForce:
             chosen |= {i for i, d in enumerate(self.docs)
                        if any(key in wanted for c in normalise_all(d.ipc_codes)
                               for key in levels(c))}
-        self_score = self.stats.self_score(query.tokens, lambda t: t in self.stats.df)
+        self_score = self.stats.self_score(query.tokens)
         matches = [build_match(query, self.docs[i], raw=raw[i], self_score=self_score,
                                doc_tf=self.tf[i], stats=self.stats, pack=self.pack,
                                query_ipc=query_ipc)

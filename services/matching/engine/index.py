@@ -373,16 +373,13 @@ class SearchIndex:
 
     # -- search --------------------------------------------------------------------------------
 
-    def _known(self, base: _Base, delta: _Delta):
-        return lambda t: t in base.stats.df or t in delta.postings
-
     def _snapshot(self, query: Query, query_ipc: tuple[str, ...]) -> _Snapshot:
         with self._lock:
             base, delta = self._base, self._delta
             return _Snapshot(
                 base=base, alive=base.alive.copy(), delta_raw=dict(delta.raw_scores(query.tokens)),
                 delta_docs=dict(delta.docs), delta_ipc=delta.subclass_ids(query_ipc),
-                self_score=base.stats.self_score(query.tokens, self._known(base, delta)))
+                self_score=base.stats.self_score(query.tokens))
 
     def _match(self, snap: _Snapshot, query: Query, doc: Doc, raw: float,
                doc_ipc: tuple[str, ...] | None = None) -> Match:
@@ -444,7 +441,7 @@ class SearchIndex:
             if doc is None:
                 return None
             base, delta = self._base, self._delta
-            self_score = base.stats.self_score(query.tokens, self._known(base, delta))
+            self_score = base.stats.self_score(query.tokens)
         tf = Counter(doc.tokens)
         return build_match(query, doc, raw=base.stats.raw(query.tokens, tf, len(doc.tokens)),
                            self_score=self_score, doc_tf=tf, stats=base.stats, pack=self.pack)

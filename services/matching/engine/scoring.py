@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -69,12 +69,11 @@ class TextStats:
                 total += self.idf(t) * tf / (tf + norm)
         return total
 
-    def self_score(self, query_tokens: Sequence[str], known: Callable[[str], bool]) -> float:
+    def self_score(self, query_tokens: Sequence[str]) -> float:
         """The query scored against itself: what a patent saying everything the demand says
         would get. Every query word counts, also one no patent in the index uses (at the rare
         weight of ``idf``): a bakery's "面包 烘焙 自动化" matched only on 自动 covers a small
         part of what it asked for, not all of its words the index happens to know."""
-        del known  # kept for callers; unseen words count too (see above)
         qtf = Counter(query_tokens)
         return self.raw(list(query_tokens), qtf, len(query_tokens))
 

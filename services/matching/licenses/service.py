@@ -27,16 +27,16 @@ from services.matching.licenses.schemas import NegotiatedLicenseCreate, OpenLice
 from services.matching.openlicenses import packs
 from services.matching.openlicenses import rules as R
 from services.matching.openlicenses.actors import actor
-from services.matching.openlicenses.codes import (canonical_application_no,
+from services.matching.openlicenses.codes import (canonical_application_no, canonical_uscc,
                                                   canonical_industry_codes, industry_division,
                                                   ipc_subclass)
 from services.matching.openlicenses.models import OpenLicense
 from shared.auth import Principal
 from shared.db import today_cn, utcnow
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
-from shared.identifiers import InvalidIdentifier, validate_region_code, validate_uscc
+from shared.identifiers import InvalidIdentifier, validate_region_code
 from shared.outbox import emit
-from shared.pagination import decode_time_cursor, encode_time_cursor
+from shared.pagination import newest_first
 
 log = structlog.get_logger("matching.licenses")
 
@@ -57,13 +57,6 @@ class LicenseRefused(Conflict):
 
     slug = "license-refused"
     title = "The licence cannot be granted in the current state"
-
-
-def _uscc(raw: str, field: str) -> str:
-    try:
-        return validate_uscc(raw).code
-    except InvalidIdentifier as exc:
-        raise InvalidInput(field, exc.rule, exc.message, message_zh=exc.message_zh) from exc
 
 
 async def _enterprise(session: AsyncSession, uscc: str | None):
@@ -130,7 +123,7 @@ def _licensee_uscc(body: OpenLicenseTake, caller: Principal) -> str:
             raise InvalidInput("licensee_uscc", "licensee_uscc.required",
                                "recording a licence for a licensee needs its uscc",
                                message_zh="代为登记须填写被许可人统一社会信用代码")
-        return _uscc(body.licensee_uscc, "licensee_uscc")
+        return canonical_uscc(body.licensee_uscc, "licensee_uscc")
     if caller.department not in PARTIES or not caller.org:
         raise Forbidden("only the licensee itself (or market_regulation) may take an open licence",
                         detail_zh="只有被许可人本身（或市场监管部门）可以取得开放许可")
@@ -256,7 +249,7 @@ def _licensor(body: NegotiatedLicenseCreate, caller: Principal, fact: PatentFact
     owners = [(o.get("uscc") or "").upper() for o in fact.owners]
     if caller.department in ON_BEHALF:
         if body.licensor_uscc:
-            licensor = _uscc(body.licensor_uscc, "licensor_uscc")
+            licensor = canonical_uscc(body.licensor_uscc, "licensor_uscc")
         elif len(owners) == 1 and owners[0]:
             licensor = owners[0]
         else:
@@ -364,7 +357,7 @@ async def record_negotiated(session: AsyncSession, body: NegotiatedLicenseCreate
                 errors=[{"field": "application_no", "rule": f"{kind}_licence_in_force",
                          "message": f"{count} {kind} licence(s) in force"}])
     party = body.licensee
-    licensee_uscc = _uscc(party.uscc, "licensee.uscc") if party.uscc else None
+    licensee_uscc = canonical_uscc(party.uscc, "licensee.uscc") if party.uscc else None
     known = await _enterprise(session, licensee_uscc)
     if known is None and not party.name:
         raise InvalidInput("licensee.name", "licensee.name_required",
@@ -456,19 +449,8 @@ async def search(session: AsyncSession, caller: Principal, filters: Filters, *,
         conditions.append(License.licensor_uscc == filters.licensor_uscc.upper())
     if filters.open_license_id:
         conditions.append(License.open_license_id == filters.open_license_id)
-    after = decode_time_cursor(cursor)
-    if after is not None:
-        at, last_id = after
-        conditions.append(sa.or_(License.granted_at < at,
-                                 sa.and_(License.granted_at == at, License.id < last_id)))
-    rows = list((await session.scalars(
-        sa.select(License).where(*conditions)
-        .order_by(License.granted_at.desc(), License.id.desc()).limit(limit + 1))).all())
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_time_cursor(last.granted_at, last.id)
-    return rows[:limit], next_cursor
+    query = sa.select(License).where(*conditions)
+    return await newest_first(session, query, License.granted_at, License.id, cursor, limit)
 
 
 def read_model(row: License) -> dict[str, Any]:

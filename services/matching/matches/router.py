@@ -20,7 +20,7 @@ from services.matching.openlicenses.models import OpenLicense
 from shared.app import DbSession
 from shared.auth import Caller, Principal, require
 from shared.errors import Forbidden, InvalidInput, NotFound
-from shared.pagination import decode_time_cursor, encode_time_cursor
+from shared.pagination import newest_first
 
 router = APIRouter(tags=["matches"])
 
@@ -72,10 +72,10 @@ async def search(
             raise InvalidInput("query.ipc", "ipc.invalid", f"{raw!r} is not an IPC symbol "
                                "(section, class, subclass, group: H, H01, H01M, H01M 10/0525)",
                                message_zh="IPC 分类号格式不正确")
-    hints = service._hints(ipc)
+    hints = service.ipc_hints(ipc)
     query = EngineQuery(tokens=query_tokens(title=q), ipc_codes=hints, region_code=region_code,
                         industry_code=industry_code,
-                        budget_max_cny=service._dec(budget_max_cny))
+                        budget_max_cny=service.decimal_or_none(budget_max_cny))
     index = await indexer.ready_index(_factory(request))
     matches = index.search(query, k=k)
     return {"query": q, "results": await service.results(session, matches),
@@ -150,22 +150,15 @@ async def list_pushes(
             raise Forbidden("an enterprise reads only its own pushes",
                             detail_zh="只能查看本企业收到的推送")
         uscc = caller.org.upper()
-    query = sa.select(Push).order_by(Push.pushed_at.desc(), Push.id.desc())
+    query = sa.select(Push)
     if uscc:
         query = query.where(Push.uscc == uscc.upper())
     if open_license_id:
         query = query.where(Push.open_license_id == open_license_id)
-    after = decode_time_cursor(cursor)
-    if after is not None:
-        at, push_id = after
-        query = query.where(sa.or_(Push.pushed_at < at,
-                                   sa.and_(Push.pushed_at == at, Push.id < push_id)))
-    rows = list((await session.scalars(query.limit(limit + 1))).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = await newest_first(session, query, Push.pushed_at, Push.id, cursor,
+                                           limit)
     return {"items": [PushRead.model_validate(r, from_attributes=True) for r in rows],
-            "next_cursor": encode_time_cursor(rows[-1].pushed_at, rows[-1].id)
-            if more else None}
+            "next_cursor": next_cursor}
 
 
 async def _with_queue(session, stats: dict) -> dict:

@@ -12,8 +12,6 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.matching.db import ENTERPRISES, KERNEL
@@ -29,6 +27,7 @@ from services.matching.openlicenses.models import OpenLicense
 from shared.app import PeriodicTask
 from shared.db import utcnow
 from shared.outbox import emit
+from shared.projections import dialect_insert
 
 log = structlog.get_logger("matching.matches")
 
@@ -46,7 +45,7 @@ def push_settings():
 
 # --- queries ------------------------------------------------------------------------------------
 
-def _hints(codes: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+def ipc_hints(codes: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
     out = []
     for code in codes or ():
         normal = normalise_hint(code)
@@ -76,13 +75,13 @@ def demand_query(demand: Demand) -> Query:
 def _demand_query(demand: Demand) -> Query:
     return Query(tokens=query_tokens(title=demand.title, description=demand.description,
                                      technical_field=demand.technical_field),
-                 ipc_codes=_hints(demand.ipc_hints), region_code=demand.region_code,
+                 ipc_codes=ipc_hints(demand.ipc_hints), region_code=demand.region_code,
                  industry_code=demand.industry_code,
-                 budget_min_cny=_dec(demand.budget_min_cny),
-                 budget_max_cny=_dec(demand.budget_max_cny))
+                 budget_min_cny=decimal_or_none(demand.budget_min_cny),
+                 budget_max_cny=decimal_or_none(demand.budget_max_cny))
 
 
-def _dec(value: Any) -> Decimal | None:
+def decimal_or_none(value: Any) -> Decimal | None:
     return Decimal(value) if value is not None else None
 
 
@@ -103,7 +102,7 @@ class Profile:
         description = "；".join(d.description for d in self.demands if d.description)
         hints = list(self.ipc_codes) + [h for d in self.demands for h in d.ipc_hints or []]
         return Query(tokens=query_tokens(title=text, description=description or None),
-                     ipc_codes=_hints(hints), region_code=self.region_code,
+                     ipc_codes=ipc_hints(hints), region_code=self.region_code,
                      industry_code=self.industry_code)
 
 
@@ -289,9 +288,8 @@ async def _record_push(session: AsyncSession, *, uscc: str, name: str | None, ro
                   application_no=row.application_no, title=row.title, score=round(score, 6),
                   components=components, reason=reason, demand_id=demand_id,
                   pool_member=pool_member, pushed_by=by[:120], pushed_at=utcnow())
-    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)
     result = await session.execute(
-        insert(Push).values(**values)
+        dialect_insert(session)(Push).values(**values)
         .on_conflict_do_nothing(index_elements=[Push.uscc, Push.application_no]))
     if result.rowcount == 0:
         return None

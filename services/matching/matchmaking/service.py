@@ -24,13 +24,13 @@ from services.matching.matchmaking.models import (MatchmakingEvent, MatchmakingO
 from services.matching.matchmaking.schemas import (MatchmakingEventCreate, OutcomeCreate,
                                                    ParticipantCreate)
 from services.matching.openlicenses.actors import actor, org_of
-from services.matching.openlicenses.codes import canonical_application_no
+from services.matching.openlicenses.codes import canonical_application_no, canonical_uscc
 from services.matching.openlicenses.models import OpenLicense
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
-from shared.identifiers import InvalidIdentifier, validate_region_code, validate_uscc
-from shared.pagination import decode_time_cursor, encode_time_cursor
+from shared.identifiers import InvalidIdentifier, validate_region_code
+from shared.pagination import newest_first
 
 log = structlog.get_logger("matching.matchmaking")
 
@@ -48,13 +48,6 @@ class EventNotFound(NotFound):
 class AlreadyRegistered(Conflict):
     slug = "participant-already-registered"
     title = "Already registered for this event"
-
-
-def _uscc(raw: str, field: str) -> str:
-    try:
-        return validate_uscc(raw).code
-    except InvalidIdentifier as exc:
-        raise InvalidInput(field, exc.rule, exc.message, message_zh=exc.message_zh) from exc
 
 
 async def _known_ids(session: AsyncSession, column, ids: list[str]) -> set[str]:
@@ -127,9 +120,9 @@ async def register(session: AsyncSession, event: MatchmakingEvent, body: Partici
         if not body.uscc:
             raise InvalidInput("uscc", "uscc.required", "name the enterprise to register",
                                message_zh="请填写参会单位统一社会信用代码")
-        uscc = _uscc(body.uscc, "uscc")
+        uscc = canonical_uscc(body.uscc, "uscc")
     elif caller.department in SELF_REGISTERING and caller.org:
-        uscc = _uscc(caller.org, "token.org")
+        uscc = canonical_uscc(caller.org, "token.org")
         if body.uscc and body.uscc.upper() != uscc:
             raise Forbidden("an enterprise registers only itself; the organiser registers "
                             "others", detail_zh="企业只能为本单位报名")
@@ -163,7 +156,7 @@ async def record_outcome(session: AsyncSession, event: MatchmakingEvent, body: O
     if not is_organiser(event, caller):
         raise Forbidden("only the event's organiser records outcomes",
                         detail_zh="只有活动组织方可以登记对接结果")
-    licensee = _uscc(body.licensee_uscc, "licensee_uscc")
+    licensee = canonical_uscc(body.licensee_uscc, "licensee_uscc")
     number = canonical_application_no(body.application_no)
     participant = await session.scalar(sa.select(MatchmakingParticipant.id).where(
         MatchmakingParticipant.event_id == event.id, MatchmakingParticipant.uscc == licensee))
@@ -259,21 +252,9 @@ async def search(session: AsyncSession, *, kind: str | None, region_code: str | 
             raise InvalidInput("query.region_code", "prefix.format", "digits only (a prefix)",
                                message_zh="只能包含数字")
         conditions.append(MatchmakingEvent.region_code.startswith(region_code))
-    after = decode_time_cursor(cursor)
-    if after is not None:
-        at, last_id = after
-        conditions.append(sa.or_(MatchmakingEvent.created_at < at,
-                                 sa.and_(MatchmakingEvent.created_at == at,
-                                         MatchmakingEvent.id < last_id)))
-    rows = list((await session.scalars(
-        sa.select(MatchmakingEvent).where(*conditions)
-        .order_by(MatchmakingEvent.created_at.desc(), MatchmakingEvent.id.desc())
-        .limit(limit + 1))).all())
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_time_cursor(last.created_at, last.id)
-    return rows[:limit], next_cursor
+    query = sa.select(MatchmakingEvent).where(*conditions)
+    return await newest_first(session, query, MatchmakingEvent.created_at, MatchmakingEvent.id,
+                              cursor, limit)
 
 
 def read_model(row: MatchmakingEvent, participants: int, outcomes: dict[str, int],

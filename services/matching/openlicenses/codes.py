@@ -5,12 +5,20 @@ prefix filters search. Bad input becomes a 422 naming the field."""
 from __future__ import annotations
 
 from shared.errors import InvalidInput
-from shared.identifiers import InvalidIdentifier, validate_application_no, validate_industry_code
+from shared.identifiers import (InvalidIdentifier, validate_application_no,
+                                validate_industry_code, validate_uscc)
 
 
 def canonical_application_no(raw: str, field: str = "application_no") -> str:
     try:
         return validate_application_no(raw).canonical
+    except InvalidIdentifier as exc:
+        raise InvalidInput(field, exc.rule, exc.message, message_zh=exc.message_zh) from exc
+
+
+def canonical_uscc(raw: str, field: str = "uscc") -> str:
+    try:
+        return validate_uscc(raw).code
     except InvalidIdentifier as exc:
         raise InvalidInput(field, exc.rule, exc.message, message_zh=exc.message_zh) from exc
 

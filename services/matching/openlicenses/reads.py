@@ -17,7 +17,7 @@ from services.matching.openlicenses.exceptions import OpenLicenseNotFound
 from services.matching.openlicenses.models import OpenLicense
 from shared.auth import Principal
 from shared.errors import InvalidInput
-from shared.pagination import decode_time_cursor, encode_time_cursor
+from shared.pagination import newest_first
 
 READ_ALL = ("market_regulation", "auditor")
 
@@ -82,19 +82,9 @@ async def search(session: AsyncSession, caller: Principal, filters: Filters, *,
     if filters.industry_code:
         prefix = search_prefix(filters.industry_code, "query.industry_code")
         conditions.append(OpenLicense.industry_index.like(f"%|{prefix}%"))
-    after = decode_time_cursor(cursor)
-    if after is not None:
-        at, last_id = after
-        conditions.append(sa.or_(OpenLicense.created_at < at,
-                                 sa.and_(OpenLicense.created_at == at, OpenLicense.id < last_id)))
-    rows = list((await session.scalars(
-        sa.select(OpenLicense).where(*conditions)
-        .order_by(OpenLicense.created_at.desc(), OpenLicense.id.desc()).limit(limit + 1))).all())
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_time_cursor(last.created_at, last.id)
-    return rows[:limit], next_cursor
+    query = sa.select(OpenLicense).where(*conditions)
+    return await newest_first(session, query, OpenLicense.created_at, OpenLicense.id, cursor,
+                              limit)
 
 
 def read_model(row: OpenLicense, counts: tuple[int, int] = (0, 0)) -> dict[str, Any]:
