@@ -65,7 +65,8 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
           "Open licenses, demands, matches and license grants. Key: the USCC of the enterprise "
           "the event concerns: the patentee (declarations, licences), the demander (demands), the "
           "enterprise pushed to (pushes)."),
-    Topic("rewards.v1", "rewards", "Reward claims and their lifecycle. Key: the claimant's USCC."),
+    Topic("rewards.v1", "rewards", "Reward claims and their lifecycle (key: the claimant's USCC), "
+          "and policy pack changes (key: the pack id)."),
 )}
 
 
@@ -168,6 +169,33 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in (
     EventType("match.pushed", 1, "matching.license.v1",
               "An open-licence patent was pushed to an enterprise (精准推送), with the score "
               "components that explain why."),
+    EventType("claim.created", 1, "rewards.v1",
+              "A reward claim was drafted from another department's event, or filed by an "
+              "enterprise with evidence, and checked; its status says what the checks decided."),
+    EventType("claim.review_requested", 1, "rewards.v1",
+              "A claim that waited for the claimant's facts was checked and went to the "
+              "deciding department's review queue, with its doubt flags and due date."),
+    EventType("claim.approved", 1, "rewards.v1",
+              "A reward claim was approved: without a meeting (不见面审批, no doubt flag) or by "
+              "the owning department's officer, with who and why."),
+    EventType("claim.rejected", 1, "rewards.v1",
+              "A reward claim was rejected: ineligible or over a cap (automatically, the basis "
+              "says which), or by an officer with the reason."),
+    EventType("claim.held", 1, "rewards.v1",
+              "A pending reward claim was held: the claimant has an active credit flag."),
+    EventType("claim.released", 1, "rewards.v1",
+              "A held reward claim resumed its course: the flag was cleared."),
+    EventType("claim.paid", 1, "rewards.v1",
+              "A fund paid an approved reward claim; the ledger entry is named."),
+    EventType("claim.clawed_back", 1, "rewards.v1",
+              "A paid reward claim was reopened for recovery (data fraud or abnormal patent "
+              "application flagged on the claimant)."),
+    EventType("claim.recovered", 1, "rewards.v1",
+              "Recovery of a paid reward claim was closed: money returned to the fund, or "
+              "waived with a recorded reason."),
+    EventType("policy.changed", 1, "rewards.v1",
+              "A rewards policy pack was added, or replaced by a new version; the payload lists "
+              "its rules with their amounts, caps and clauses. Key: the pack id."),
 )}
 
 

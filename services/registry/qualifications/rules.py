@@ -31,6 +31,10 @@ class QualificationKind(StrEnum):
     quality_private = "quality_private"    # 优质民营企业
     ip_advantage = "ip_advantage"          # 知识产权优势企业
     ip_demonstration = "ip_demonstration"  # 知识产权示范企业
+    # Recognitions of the IP office that rewards rules are triggered by (issue 6):
+    hvp_cultivation_center = "hvp_cultivation_center"    # 高价值专利培育中心 (Shanxi 2025 item 3)
+    ip_operation_center = "ip_operation_center"          # 产业知识产权运营中心 (Shanxi 2025 item 3)
+    hvp_cultivation_project = "hvp_cultivation_project"  # 高价值专利培育项目（通过验收）(Daye 2023)
 
 
 class Level(StrEnum):

@@ -23,7 +23,9 @@ class QualificationCreate(BaseModel):
         "innovative_sme 创新型中小企业 (from 2026-04-01 科技和创新型中小企业), zjtx_sme 专精特新中小企业, "
         "little_giant 专精特新“小巨人”, single_champion 制造业单项冠军 (all MIIT); high_tech "
         "高新技术企业 (science_tech); quality_private 优质民营企业 (private_economy); ip_advantage "
-        "知识产权优势企业 / ip_demonstration 知识产权示范企业 (market_regulation, the IP office)"))
+        "知识产权优势企业 / ip_demonstration 知识产权示范企业, hvp_cultivation_center 高价值专利培育中心, "
+        "ip_operation_center 产业知识产权运营中心, hvp_cultivation_project 高价值专利培育项目（通过验收） "
+        "(market_regulation, the IP office)"))
     level: Level | None = Field(None, description="national / provincial / municipal; default "
                                                   "from the policy pack for the kind")
     issuing_body: str | None = Field(None, min_length=1, max_length=200,
