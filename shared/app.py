@@ -199,8 +199,13 @@ def create_service_app(
     tables: KernelTables, routers: Sequence[APIRouter], handlers: dict[str, Handler] | None = None,
     periodic: Sequence[PeriodicTask] = (), openapi_tags: list[dict[str, Any]] | None = None,
     on_startup: Callable[[FastAPI], None] | None = None,
+    on_ready: Sequence[Callable[[async_sessionmaker[AsyncSession]], Awaitable[Any]]] = (),
 ) -> FastAPI:
-    """Assemble a service: routers under /v1, health at the root, relay and consumers in lifespan."""
+    """Assemble a service: routers under /v1, health at the root, relay and consumers in lifespan.
+
+    ``on_startup`` runs when the app is built (no database yet); each ``on_ready`` job runs in
+    the lifespan with the service's sessionmaker, before the relay and consumers start: one
+    that raises stops the start (e.g. a policy pack changed without a new version)."""
     configure_logging(settings.service_name, json=settings.log_json, level=settings.log_level)
 
     @asynccontextmanager
@@ -208,6 +213,12 @@ def create_service_app(
         runtime = ServiceRuntime(settings, tables, handlers or {}, periodic)
         app.state.runtime = runtime
         app.state.sessionmaker = runtime.sessionmaker
+        try:
+            for job in on_ready:
+                await job(runtime.sessionmaker)
+        except BaseException:
+            await runtime.engine.dispose()
+            raise
         await runtime.start()
         log.info("service.started", port=settings.port, env=settings.env,
                  database=settings.database_url.split("@")[-1])
