@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,3 +85,23 @@ async def begin(session: AsyncSession, table: sa.Table, request: Request, caller
     headers = json.loads(row.response_headers) | {"Idempotent-Replayed": "true"}
     return IdempotentRequest(table, scope, key, digest, replay=JSONResponse(
         json.loads(row.response_body), status_code=row.status_code, headers=headers))
+
+
+async def respond_once(session: AsyncSession, table: sa.Table, request: Request,
+                       caller: Principal, body: Any,
+                       produce: Callable[[], Awaitable[tuple[Any, dict[str, str]]]],
+                       *, status: int = 201) -> JSONResponse:
+    """Run ``produce`` once per Idempotency-Key: it makes the effect and returns (content,
+    headers); the response is stored beside the effect and replayed for the same key and body."""
+    idem = await begin(session, table, request, caller, body)
+    if idem.replay is not None:
+        return idem.replay
+    content, headers = await produce()
+    content = jsonable_encoder(content)
+    await idem.record(session, status, content, headers)
+    return JSONResponse(content, status_code=status, headers=headers)
+
+
+def location(status: int, url: str) -> dict[str, str]:
+    """``Location`` for a create (201), ``Content-Location`` for an action's result."""
+    return {"Location" if status == 201 else "Content-Location": url}
