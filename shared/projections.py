@@ -133,3 +133,32 @@ def stamp(row: object, event: CloudEvent) -> None:
     row.last_event_id = event.id  # type: ignore[attr-defined]
     row.projected_at = utcnow()  # type: ignore[attr-defined]
 
+
+
+POOL_EVENTS = ("pool.admitted", "pool.graduated", "pool.removed")
+_POOL_STATUS = {"pool.admitted": "admitted", "pool.graduated": "graduated",
+                "pool.removed": "removed"}
+_POOL_DATE = {"pool.admitted": "admitted_on", "pool.graduated": "graduated_on",
+              "pool.removed": "removed_on"}
+
+
+async def apply_pool_event(model: type, session: AsyncSession, event: CloudEvent, log) -> bool:
+    """Project a ``pool.*`` event onto ``model`` (a service's cultivation-pool fact: ``uscc``
+    key, ``status``, ``province_code``, ``admitted_on``, ``changed_on``, ``reason`` when it has
+    one, and the revision stamp); False when the event is stale."""
+    data = event.data
+    fact = await session.get(model, data["uscc"])
+    if not is_newer(fact, event, log):
+        return False
+    if fact is None:
+        fact = model(uscc=data["uscc"])
+        session.add(fact)
+    fact.status = _POOL_STATUS[event.type]
+    fact.province_code = data.get("province_code")
+    fact.admitted_on = iso_date(data.get("admitted_on")) or fact.admitted_on
+    fact.changed_on = iso_date(data.get(_POOL_DATE[event.type]))
+    if hasattr(model, "reason"):
+        fact.reason = data.get("reason")
+    stamp(fact, event)
+    await session.flush()
+    return True

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from services.financing.db import KERNEL
@@ -42,14 +41,12 @@ def _etag(revision: int) -> str:
 async def _idempotent(session, request: Request, caller: Principal, body: Any, produce,
                       shape, location) -> JSONResponse:
     """Run ``produce`` once per Idempotency-Key (keys are scoped to the concrete path)."""
-    idem = await idempotency.begin(session, KERNEL.idempotency, request, caller, body)
-    if idem.replay is not None:
-        return idem.replay
-    row = await produce()
-    content = jsonable_encoder(shape(row))
-    headers = {"Location": location(row)}
-    await idem.record(session, 201, content, headers)
-    return JSONResponse(content, status_code=201, headers=headers)
+    async def effect():
+        row = await produce()
+        return shape(row), {"Location": location(row)}
+
+    return await idempotency.respond_once(session, KERNEL.idempotency, request, caller, body,
+                                          effect)
 
 
 @router.post("/enterprises/{uscc}/equity/listings", status_code=201, response_model=ListingRead,

@@ -17,7 +17,8 @@ from services.financing.facts.models import (CreditFlagFact, PatentFact, PatentO
                                              PoolFact, QualificationFact)
 from services.financing.whitelist import service as whitelist
 from shared.events.envelope import CloudEvent
-from shared.projections import ENTERPRISE_EVENTS, is_newer, iso_date, stamp
+from shared.projections import (ENTERPRISE_EVENTS, POOL_EVENTS, apply_pool_event, is_newer,
+                                iso_date, stamp)
 
 log = structlog.get_logger("financing.facts")
 
@@ -101,27 +102,9 @@ async def on_creditflag_event(session: AsyncSession, event: CloudEvent) -> None:
     await whitelist.reevaluate(session, [data["uscc"]], cause=event.type)
 
 
-_POOL_STATUS = {"pool.admitted": "admitted", "pool.graduated": "graduated",
-                "pool.removed": "removed"}
-_POOL_DATE = {"pool.admitted": "admitted_on", "pool.graduated": "graduated_on",
-              "pool.removed": "removed_on"}
-
-
 async def on_pool_event(session: AsyncSession, event: CloudEvent) -> None:
-    data = event.data
-    fact = await session.get(PoolFact, data["uscc"])
-    if is_newer(fact, event, log):
-        if fact is None:
-            fact = PoolFact(uscc=data["uscc"])
-            session.add(fact)
-        fact.status = _POOL_STATUS[event.type]
-        fact.province_code = data.get("province_code")
-        fact.admitted_on = iso_date(data.get("admitted_on")) or fact.admitted_on
-        fact.changed_on = iso_date(data.get(_POOL_DATE[event.type]))
-        fact.reason = data.get("reason")
-        stamp(fact, event)
-        await session.flush()
-    await whitelist.reevaluate(session, [data["uscc"]], cause=event.type)
+    await apply_pool_event(PoolFact, session, event, log)
+    await whitelist.reevaluate(session, [event.data["uscc"]], cause=event.type)
 
 
 async def on_enterprise_event(session: AsyncSession, event: CloudEvent) -> None:
@@ -139,5 +122,5 @@ HANDLERS = {
                                                   "qualification.revoked",
                                                   "qualification.expired")},
     **{name: on_creditflag_event for name in ("creditflag.raised", "creditflag.cleared")},
-    **{name: on_pool_event for name in _POOL_STATUS},
+    **{name: on_pool_event for name in POOL_EVENTS},
 }

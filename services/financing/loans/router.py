@@ -66,15 +66,13 @@ def _loan_json(loan: Loan) -> dict[str, Any]:
 async def _idempotent(session, request: Request, caller: Principal, body: Any, status: int,
                       produce: Callable[[], Awaitable[Loan]]) -> JSONResponse:
     """Run ``produce`` once per Idempotency-Key (keys are scoped to the concrete path)."""
-    idem = await idempotency.begin(session, KERNEL.idempotency, request, caller, body)
-    if idem.replay is not None:
-        return idem.replay
-    loan = await produce()
-    content = _loan_json(loan)
-    headers = {"Location" if status == 201 else "Content-Location": f"/v1/loans/{loan.id}",
-               "ETag": etag(loan.revision)}
-    await idem.record(session, status, content, headers)
-    return JSONResponse(content, status_code=status, headers=headers)
+    async def effect():
+        loan = await produce()
+        return (_loan_json(loan), idempotency.location(status, f"/v1/loans/{loan.id}")
+                | {"ETag": etag(loan.revision)})
+
+    return await idempotency.respond_once(session, KERNEL.idempotency, request, caller, body,
+                                          effect, status=status)
 
 
 async def _transition(session, request: Request, caller: Principal, loan_id: str, body: Any,

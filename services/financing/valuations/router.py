@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from services.financing.db import KERNEL
@@ -50,14 +49,12 @@ def etag(revision: int) -> str:
 async def _idempotent(session, request: Request, caller: Principal, body: Any, produce
                       ) -> JSONResponse:
     """Run ``produce`` once per Idempotency-Key; answer 201 with Location and ETag."""
-    idem = await idempotency.begin(session, KERNEL.idempotency, request, caller, body)
-    if idem.replay is not None:
-        return idem.replay
-    content, location, revision = await produce()
-    content = jsonable_encoder(content)
-    headers = {"Location": location, "ETag": etag(revision)}
-    await idem.record(session, 201, content, headers)
-    return JSONResponse(content, status_code=201, headers=headers)
+    async def effect():
+        content, location, revision = await produce()
+        return content, {"Location": location, "ETag": etag(revision)}
+
+    return await idempotency.respond_once(session, KERNEL.idempotency, request, caller, body,
+                                          effect)
 
 
 @router.post("/valuations", status_code=201, response_model=ValuationRead,

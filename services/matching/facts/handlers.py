@@ -14,12 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching.facts.models import PatentFact, PatentOwnerFact, PoolFact
 from shared.events.envelope import CloudEvent
-from shared.projections import is_newer, iso_date, stamp
+from shared.projections import POOL_EVENTS, apply_pool_event, is_newer, iso_date, stamp
 
 log = structlog.get_logger("matching.facts")
 
 PATENT_EVENTS = ("patent.registered", "patent.updated", "patent.status_changed")
-POOL_EVENTS = ("pool.admitted", "pool.graduated", "pool.removed")
 
 
 async def on_patent_event(session: AsyncSession, event: CloudEvent) -> None:
@@ -53,27 +52,8 @@ async def on_patent_event(session: AsyncSession, event: CloudEvent) -> None:
     await session.flush()
 
 
-_POOL_STATUS = {"pool.admitted": "admitted", "pool.graduated": "graduated",
-                "pool.removed": "removed"}
-_POOL_DATE = {"pool.admitted": "admitted_on", "pool.graduated": "graduated_on",
-              "pool.removed": "removed_on"}
-
-
 async def on_pool_event(session: AsyncSession, event: CloudEvent) -> None:
-    data = event.data
-    fact = await session.get(PoolFact, data["uscc"])
-    if not is_newer(fact, event, log):
-        return
-    if fact is None:
-        fact = PoolFact(uscc=data["uscc"])
-        session.add(fact)
-    fact.status = _POOL_STATUS[event.type]
-    fact.province_code = data.get("province_code")
-    fact.admitted_on = iso_date(data.get("admitted_on")) or fact.admitted_on
-    fact.changed_on = iso_date(data.get(_POOL_DATE[event.type]))
-    stamp(fact, event)
-    await session.flush()
-
+    await apply_pool_event(PoolFact, session, event, log)
 
 HANDLERS = {**{name: on_patent_event for name in PATENT_EVENTS},
             **{name: on_pool_event for name in POOL_EVENTS}}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from services.registry.creditflags import service
@@ -36,15 +35,14 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 async def _idempotent(session, request: Request, caller: Principal, body: Any, status: int,
                       produce) -> JSONResponse:
     """Run ``produce`` once per Idempotency-Key (keys are scoped to the concrete path)."""
-    idem = await idempotency.begin(session, KERNEL.idempotency, request, caller, body)
-    if idem.replay is not None:
-        return idem.replay
-    flag = await produce()
-    content = jsonable_encoder(CreditFlagRead(**service.read_model(flag)))
-    headers = {"Location" if status == 201 else "Content-Location": f"/v1/credit-flags/{flag.id}",
-               "ETag": f'"{flag.revision}"'}
-    await idem.record(session, status, content, headers)
-    return JSONResponse(content, status_code=status, headers=headers)
+    async def effect():
+        flag = await produce()
+        return (CreditFlagRead(**service.read_model(flag)),
+                idempotency.location(status, f"/v1/credit-flags/{flag.id}")
+                | {"ETag": f'"{flag.revision}"'})
+
+    return await idempotency.respond_once(session, KERNEL.idempotency, request, caller, body,
+                                          effect, status=status)
 
 
 @router.post("/credit-flags", status_code=201, response_model=CreditFlagRead,

@@ -44,16 +44,13 @@ def _read(q) -> dict[str, Any]:
 async def _idempotent(session, request: Request, caller: Principal, body: Any, status: int,
                       produce) -> JSONResponse:
     """Run ``produce`` once per Idempotency-Key (keys are scoped to the concrete path)."""
-    idem = await idempotency.begin(session, KERNEL.idempotency, request, caller, body)
-    if idem.replay is not None:
-        return idem.replay
-    q = await produce()
-    content = _read(q)
-    url = f"/v1/enterprises/{q.uscc}/qualifications/{q.id}"
-    headers = {"Location" if status == 201 else "Content-Location": url,
-               "ETag": f'"{q.revision}"'}
-    await idem.record(session, status, content, headers)
-    return JSONResponse(content, status_code=status, headers=headers)
+    async def effect():
+        q = await produce()
+        url = f"/v1/enterprises/{q.uscc}/qualifications/{q.id}"
+        return _read(q), idempotency.location(status, url) | {"ETag": f'"{q.revision}"'}
+
+    return await idempotency.respond_once(session, KERNEL.idempotency, request, caller, body,
+                                          effect, status=status)
 
 
 @router.post("/enterprises/{uscc}/qualifications", status_code=201,

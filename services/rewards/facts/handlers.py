@@ -21,7 +21,8 @@ from services.rewards.facts.models import (RewardCreditFlag, RewardItem, RewardP
 from services.rewards.policies.packs import TRIGGERS
 from shared.db import utcnow
 from shared.events.envelope import CloudEvent
-from shared.projections import dialect_insert, is_newer, iso_date, stamp
+from shared.projections import (POOL_EVENTS, apply_pool_event, dialect_insert, is_newer, iso_date,
+                                stamp)
 
 log = structlog.get_logger("rewards.facts")
 
@@ -62,27 +63,8 @@ async def on_qualification_event(session: AsyncSession, event: CloudEvent) -> No
     await session.flush()
 
 
-_POOL_STATUS = {"pool.admitted": "admitted", "pool.graduated": "graduated",
-                "pool.removed": "removed"}
-_POOL_DATE = {"pool.admitted": "admitted_on", "pool.graduated": "graduated_on",
-              "pool.removed": "removed_on"}
-
-
 async def on_pool_event(session: AsyncSession, event: CloudEvent) -> None:
-    data = event.data
-    fact = await session.get(RewardPoolMember, data["uscc"])
-    if not is_newer(fact, event, log):
-        return
-    if fact is None:
-        fact = RewardPoolMember(uscc=data["uscc"])
-        session.add(fact)
-    fact.status = _POOL_STATUS[event.type]
-    fact.province_code = data.get("province_code")
-    fact.admitted_on = iso_date(data.get("admitted_on")) or fact.admitted_on
-    fact.changed_on = iso_date(data.get(_POOL_DATE[event.type]))
-    fact.reason = data.get("reason")
-    stamp(fact, event)
-    await session.flush()
+    await apply_pool_event(RewardPoolMember, session, event, log)
 
 
 async def on_item_event(session: AsyncSession, event: CloudEvent) -> None:
@@ -124,6 +106,6 @@ HANDLERS = {
                                                   "qualification.expired")},
     "qualification.granted": on_qualification_item,
     **{name: on_creditflag_event for name in ("creditflag.raised", "creditflag.cleared")},
-    **{name: on_pool_event for name in _POOL_STATUS},
+    **{name: on_pool_event for name in POOL_EVENTS},
     "pool.graduated": on_pool_item,
 }

@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from services.rewards.db import KERNEL
@@ -46,14 +45,12 @@ def _can_read(caller: Principal) -> None:
 async def _idempotent(session, request: Request, caller: Principal, body: Any, status: int,
                       produce: Callable[[], Awaitable[tuple[Any, str]]]) -> JSONResponse:
     """Run ``produce`` once per Idempotency-Key; it returns (response model, Location)."""
-    idem = await idempotency.begin(session, KERNEL.idempotency, request, caller, body)
-    if idem.replay is not None:
-        return idem.replay
-    model, location = await produce()
-    content = jsonable_encoder(model)
-    headers = {"Location" if status == 201 else "Content-Location": location}
-    await idem.record(session, status, content, headers)
-    return JSONResponse(content, status_code=status, headers=headers)
+    async def effect():
+        model, url = await produce()
+        return model, idempotency.location(status, url)
+
+    return await idempotency.respond_once(session, KERNEL.idempotency, request, caller, body,
+                                          effect, status=status)
 
 
 @router.post("/funds", status_code=201, response_model=FundRead, responses=WRITE_ERRORS,
