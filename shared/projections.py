@@ -9,7 +9,7 @@ and reordering cannot roll a projection back.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Request
@@ -142,23 +142,35 @@ _POOL_DATE = {"pool.admitted": "admitted_on", "pool.graduated": "graduated_on",
               "pool.removed": "removed_on"}
 
 
+async def apply_fact(model: type, key: dict[str, Any], session: AsyncSession, event: CloudEvent,
+                     log, values: dict[str, Any]) -> Any | None:
+    """Write ``values`` onto the ``model`` row named by ``key`` (created when missing) when
+    ``event`` carries a newer registry revision, and stamp it; the row, or None when stale."""
+    identity = tuple(key.values())
+    fact = await session.get(model, identity if len(identity) > 1 else identity[0])
+    if not is_newer(fact, event, log):
+        return None
+    if fact is None:
+        fact = model(**key)
+        session.add(fact)
+    for name, value in values.items():
+        setattr(fact, name, value)
+    stamp(fact, event)
+    await session.flush()
+    return fact
+
+
 async def apply_pool_event(model: type, session: AsyncSession, event: CloudEvent, log) -> bool:
     """Project a ``pool.*`` event onto ``model`` (a service's cultivation-pool fact: ``uscc``
     key, ``status``, ``province_code``, ``admitted_on``, ``changed_on``, ``reason`` when it has
     one, and the revision stamp); False when the event is stale."""
     data = event.data
-    fact = await session.get(model, data["uscc"])
-    if not is_newer(fact, event, log):
-        return False
-    if fact is None:
-        fact = model(uscc=data["uscc"])
-        session.add(fact)
-    fact.status = _POOL_STATUS[event.type]
-    fact.province_code = data.get("province_code")
-    fact.admitted_on = iso_date(data.get("admitted_on")) or fact.admitted_on
-    fact.changed_on = iso_date(data.get(_POOL_DATE[event.type]))
+    current = await session.get(model, data["uscc"])
+    values: dict[str, Any] = {
+        "status": _POOL_STATUS[event.type], "province_code": data.get("province_code"),
+        "admitted_on": iso_date(data.get("admitted_on"))
+        or (current.admitted_on if current is not None else None),
+        "changed_on": iso_date(data.get(_POOL_DATE[event.type]))}
     if hasattr(model, "reason"):
-        fact.reason = data.get("reason")
-    stamp(fact, event)
-    await session.flush()
-    return True
+        values["reason"] = data.get("reason")
+    return await apply_fact(model, {"uscc": data["uscc"]}, session, event, log, values) is not None

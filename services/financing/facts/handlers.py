@@ -17,8 +17,8 @@ from services.financing.facts.models import (CreditFlagFact, PatentFact, PatentO
                                              PoolFact, QualificationFact)
 from services.financing.whitelist import service as whitelist
 from shared.events.envelope import CloudEvent
-from shared.projections import (ENTERPRISE_EVENTS, POOL_EVENTS, apply_pool_event, is_newer,
-                                iso_date, stamp)
+from shared.projections import (ENTERPRISE_EVENTS, POOL_EVENTS, apply_fact, apply_pool_event,
+                                is_newer, iso_date, stamp)
 
 log = structlog.get_logger("financing.facts")
 
@@ -67,38 +67,21 @@ async def on_patent_event(session: AsyncSession, event: CloudEvent) -> None:
 
 async def on_qualification_event(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data
-    fact = await session.get(QualificationFact, data["qualification_id"])
-    if is_newer(fact, event, log):
-        if fact is None:
-            fact = QualificationFact(qualification_id=data["qualification_id"])
-            session.add(fact)
-        fact.uscc = data["uscc"]
-        fact.kind = data["kind"]
-        fact.level = data.get("level")
-        fact.issuing_body = data.get("issuing_body")
-        fact.certificate_no = data.get("certificate_no")
-        fact.valid_from = iso_date(data.get("valid_from"))
-        fact.valid_to = iso_date(data.get("valid_to"))
-        fact.status = data["status"]
-        stamp(fact, event)
-        await session.flush()
+    await apply_fact(QualificationFact, {"qualification_id": data["qualification_id"]}, session,
+                     event, log, {
+                         "uscc": data["uscc"], "kind": data["kind"], "level": data.get("level"),
+                         "issuing_body": data.get("issuing_body"),
+                         "certificate_no": data.get("certificate_no"),
+                         "valid_from": iso_date(data.get("valid_from")),
+                         "valid_to": iso_date(data.get("valid_to")), "status": data["status"]})
     await whitelist.reevaluate(session, [data["uscc"]], cause=event.type)
 
 
 async def on_creditflag_event(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data
-    fact = await session.get(CreditFlagFact, data["flag_id"])
-    if is_newer(fact, event, log):
-        if fact is None:
-            fact = CreditFlagFact(flag_id=data["flag_id"])
-            session.add(fact)
-        fact.uscc = data["uscc"]
-        fact.kind = data["kind"]
-        fact.reference = data.get("reference")
-        fact.flagged_on = iso_date(data.get("flagged_on"))
-        fact.status = data["status"]
-        stamp(fact, event)
-        await session.flush()
+    await apply_fact(CreditFlagFact, {"flag_id": data["flag_id"]}, session, event, log, {
+        "uscc": data["uscc"], "kind": data["kind"], "reference": data.get("reference"),
+        "flagged_on": iso_date(data.get("flagged_on")), "status": data["status"]})
     await whitelist.reevaluate(session, [data["uscc"]], cause=event.type)
 
 

@@ -21,46 +21,27 @@ from services.rewards.facts.models import (RewardCreditFlag, RewardItem, RewardP
 from services.rewards.policies.packs import TRIGGERS
 from shared.db import utcnow
 from shared.events.envelope import CloudEvent
-from shared.projections import (POOL_EVENTS, apply_pool_event, dialect_insert, is_newer, iso_date,
-                                stamp)
+from shared.projections import POOL_EVENTS, apply_fact, apply_pool_event, dialect_insert, iso_date
 
 log = structlog.get_logger("rewards.facts")
 
 
 async def on_creditflag_event(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data
-    fact = await session.get(RewardCreditFlag, data["flag_id"])
-    if not is_newer(fact, event, log):
-        return
-    if fact is None:
-        fact = RewardCreditFlag(flag_id=data["flag_id"])
-        session.add(fact)
-    fact.uscc = data["uscc"]
-    fact.kind = data["kind"]
-    fact.active = data["status"] == "active"
-    fact.flagged_on = iso_date(data.get("flagged_on"))
-    fact.reference = data.get("reference")
-    stamp(fact, event)
-    await session.flush()
+    await apply_fact(RewardCreditFlag, {"flag_id": data["flag_id"]}, session, event, log, {
+        "uscc": data["uscc"], "kind": data["kind"], "active": data["status"] == "active",
+        "flagged_on": iso_date(data.get("flagged_on")), "reference": data.get("reference")})
 
 
 async def on_qualification_event(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data
-    fact = await session.get(RewardQualification, data["qualification_id"])
-    if not is_newer(fact, event, log):
-        return
-    if fact is None:
-        fact = RewardQualification(qualification_id=data["qualification_id"])
-        session.add(fact)
-    fact.uscc = data["uscc"]
-    fact.kind = data["kind"]
-    fact.level = data.get("level")
-    fact.valid_from = iso_date(data.get("valid_from"))
-    fact.valid_to = iso_date(data.get("valid_to"))
-    fact.active = (data["status"] == "active"
-                   and event.type in ("qualification.granted", "qualification.renewed"))
-    stamp(fact, event)
-    await session.flush()
+    await apply_fact(RewardQualification, {"qualification_id": data["qualification_id"]},
+                     session, event, log, {
+                         "uscc": data["uscc"], "kind": data["kind"], "level": data.get("level"),
+                         "valid_from": iso_date(data.get("valid_from")),
+                         "valid_to": iso_date(data.get("valid_to")),
+                         "active": (data["status"] == "active" and event.type
+                                    in ("qualification.granted", "qualification.renewed"))})
 
 
 async def on_pool_event(session: AsyncSession, event: CloudEvent) -> None:
