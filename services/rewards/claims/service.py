@@ -680,7 +680,8 @@ async def close_recovery(session: AsyncSession, claim_id: str, data: Any, caller
                                f"{amount} is more than was paid ({paid})",
                                message_zh="追回金额不能超过已支付金额",
                                paid_cny=events.money_str(paid))
-        balance = await funds.recover(session, claim.fund_code, amount, now)
+        balance = await funds.credit(session, claim.fund_code, amount, now,
+                                     total="recovered_cny")
         if balance is None:
             raise ClaimStatusConflict(f"fund {claim.fund_code} is gone", claim_status=claim.status)
         entry = RewardLedgerEntry(

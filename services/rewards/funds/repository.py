@@ -31,24 +31,16 @@ async def list_funds(session: AsyncSession, jurisdiction: str | None = None
     return list(await session.scalars(query.order_by(RewardFund.code)))
 
 
-async def deposit(session: AsyncSession, code: str, amount: Decimal, now: datetime
-                  ) -> Decimal | None:
-    """Add a deposit; the balance after, or None for an unknown fund."""
+async def credit(session: AsyncSession, code: str, amount: Decimal, now: datetime, *,
+                 total: str) -> Decimal | None:
+    """Add ``amount`` to the balance and to the running ``total`` it belongs to
+    (``deposited_cny`` for a deposit, ``recovered_cny`` for money recovered from a clawed-back
+    claim); the balance after, or None for an unknown fund."""
+    column = getattr(RewardFund, total)
     result = await session.execute(
         sa.update(RewardFund).where(RewardFund.code == code)
-        .values(balance_cny=RewardFund.balance_cny + amount,
-                deposited_cny=RewardFund.deposited_cny + amount, updated_at=now)
-        .returning(RewardFund.balance_cny).execution_options(synchronize_session=False))
-    return result.scalar_one_or_none()
-
-
-async def recover(session: AsyncSession, code: str, amount: Decimal, now: datetime
-                  ) -> Decimal | None:
-    """Credit money recovered from a clawed-back claim; the balance after, or None."""
-    result = await session.execute(
-        sa.update(RewardFund).where(RewardFund.code == code)
-        .values(balance_cny=RewardFund.balance_cny + amount,
-                recovered_cny=RewardFund.recovered_cny + amount, updated_at=now)
+        .values({RewardFund.balance_cny: RewardFund.balance_cny + amount,
+                 column: column + amount, RewardFund.updated_at: now})
         .returning(RewardFund.balance_cny).execution_options(synchronize_session=False))
     return result.scalar_one_or_none()
 

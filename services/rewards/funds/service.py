@@ -99,7 +99,7 @@ async def deposit(session: AsyncSession, code: str, data: Any, caller: Principal
     candidates = await payments.lock_blocked(session, code, limit=DEPOSIT_PAYS_UP_TO)
     now = utcnow()
     amount = money(data.amount_cny)
-    balance = await repository.deposit(session, code, amount, now)
+    balance = await repository.credit(session, code, amount, now, total="deposited_cny")
     if balance is None:
         raise FundNotFound(f"no reward fund {code}", detail_zh="未找到该奖励资金", code=code)
     entry = RewardLedgerEntry(fund_code=code, kind="deposit", amount_cny=amount,
