@@ -102,6 +102,9 @@ class ServiceSettings(BaseSettings):
                 "jwt_secret is the dev-only secret; set IPBRIDGE_JWT_SECRET (or the service's "
                 "<NAME>_JWT_SECRET) before running with env=prod"
             )
+        if self.env == "prod" and os.environ.get("IPBRIDGE_CLOCK_FILE"):
+            raise ValueError("IPBRIDGE_CLOCK_FILE (the controllable clock for replays and tests) "
+                             "is refused with env=prod: production runs on the real date")
         if self.env == "prod" and len(self.jwt_secret.encode()) < MIN_PROD_SECRET_BYTES:
             raise ValueError(f"jwt_secret must be at least {MIN_PROD_SECRET_BYTES} bytes for "
                              "HS256 with env=prod")

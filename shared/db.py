@@ -6,7 +6,8 @@ commits or rolls back. Domain services only ``add`` and ``flush``.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import os
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -34,16 +35,48 @@ class Base(DeclarativeBase):
     __abstract__ = True
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
+
+#: A file holding the date the services should take as "today" in China (``YYYY-MM-DD``), for
+#: replaying a synthetic year with scheduled sweeps (tests, benchmarks, rehearsals). Unset in
+#: production, where the settings refuse it. Read on every call (one ``stat`` while unchanged)
+#: so every process sharing the file moves together when a test moves the date.
+CLOCK_FILE_ENV = "IPBRIDGE_CLOCK_FILE"
+_clock_cache: tuple[float, timedelta] | None = None
+
+
+def _clock_offset() -> timedelta:
+    """How far the controllable clock is from the real one (zero when no clock file is set)."""
+    global _clock_cache
+    path = os.environ.get(CLOCK_FILE_ENV)
+    if not path:
+        return timedelta(0)
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        return timedelta(0)
+    if _clock_cache is None or _clock_cache[0] != mtime:
+        with open(path, encoding="utf-8") as fh:
+            wanted = date.fromisoformat(fh.read().strip())
+        _clock_cache = (mtime, timedelta(days=(wanted - datetime.now(CHINA_TZ).date()).days))
+    return _clock_cache[1]
+
+
+def set_clock(path: str | os.PathLike[str], day: date) -> None:
+    """Move the controllable clock of every process reading ``path`` to ``day`` (atomically)."""
+    tmp = f"{os.fspath(path)}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(day.isoformat())
+    os.replace(tmp, path)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC) + _clock_offset()
 
 
 def today_cn() -> date:
     """Today's date in China: policy periods and validity dates are counted in local days."""
-    return datetime.now(CHINA_TZ).date()
+    return (datetime.now(CHINA_TZ) + _clock_offset()).date()
 
 
 class UTCDateTime(sa.types.TypeDecorator):

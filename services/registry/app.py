@@ -8,6 +8,8 @@ from services.registry.config import RegistrySettings
 from services.registry.creditflags.router import router as creditflags_router
 from services.registry.enterprises.router import router as enterprises_router
 from services.registry.patents.router import router as patents_router
+from services.registry.pool import service as pool_service
+from services.registry.pool.router import router as pool_router
 from services.registry.products.router import router as products_router
 from services.registry.qualifications.router import router as qualifications_router
 from services.registry.db import KERNEL
@@ -33,6 +35,7 @@ def load_policy_packs(_app: FastAPI | None = None) -> None:
     qualifications_service.load_packs()
     high_value_packs()
     term_packs()
+    pool_service.pool_packs()
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
@@ -41,6 +44,6 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         description=DESCRIPTION, tables=KERNEL, on_startup=load_policy_packs,
         handlers=encumbrance_handlers.HANDLERS,
         periodic=[*qualifications_service.PERIODIC_TASKS, *patents_service.PERIODIC_TASKS,
-                  *encumbrance_handlers.PERIODIC_TASKS],
+                  *encumbrance_handlers.PERIODIC_TASKS, *pool_service.PERIODIC_TASKS],
         routers=[enterprises_router, qualifications_router, creditflags_router, patents_router,
-                 products_router])
+                 products_router, pool_router])

@@ -24,6 +24,7 @@ from services.registry.creditflags.models import CreditFlag
 from services.registry.creditflags.schemas import (CreditFlagClearance, CreditFlagCreate,
                                                    CreditFlagKind, CreditFlagStatus)
 from services.registry.db import KERNEL
+from services.registry.pool import service as pool
 from shared.auth import Principal
 from shared.db import today_cn, utcnow
 from shared.identifiers import InvalidIdentifier, validate_uscc
@@ -108,6 +109,8 @@ async def raise_flag(session: AsyncSession, data: CreditFlagCreate, caller: Prin
     await emit(session, KERNEL.outbox, "creditflag.raised", key=uscc, subject=uscc,
                data=events.raised(flag, now))
     log.info("registry.creditflag.raised", uscc=uscc, kind=data.kind.value, flag_id=flag.id)
+    # 退出机制: the pool removal follows in the same transaction (the pool is the registry's).
+    await pool.remove_for_flag(session, flag, today=today)
     return flag
 
 

@@ -126,7 +126,7 @@ class PatentEncumbrance(Base):
     pledgee_consent_to_open_licence: Mapped[bool | None] = mapped_column(sa.Boolean)
     licence_type: Mapped[str | None] = mapped_column(sa.String(10))
     licensee_name: Mapped[str | None] = mapped_column(sa.String(200))
-    licensee_uscc: Mapped[str | None] = mapped_column(sa.String(18))
+    licensee_uscc: Mapped[str | None] = mapped_column(sa.String(18), index=True)
     source: Mapped[str] = mapped_column(sa.String(200), comment="event id or caller")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
