@@ -6,60 +6,20 @@ Each test runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
 
-from shared.config import REPO_ROOT
 from shared.db import today_cn
+from tests.e2e.flows import BANK, BankConsumer, entry, get, post
 from tests.factories import enterprise_body
 from tests.harness import auth, wait_for
 from tests.registry.ip_factories import patent_body
 
 pytestmark = pytest.mark.slow
-BANK = "BANK001"
-
-
-def post(base: str, path: str, body: dict, headers: dict, expect: int = 201) -> dict:
-    resp = httpx.post(f"{base}{path}", json=body, headers=headers, timeout=15)
-    assert resp.status_code == expect, resp.text
-    return resp.json()
-
-
-def get(base: str, path: str, headers: dict) -> httpx.Response:
-    return httpx.get(f"{base}{path}", headers=headers, timeout=10)
-
-
-class BankConsumer:
-    """``examples/bank_whitelist_consumer.py`` as a bank runs it; records when each line came."""
-
-    def __init__(self, bootstrap: str, out: Path) -> None:
-        self.lines: list[tuple[float, str]] = []
-        self.proc = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "examples" / "bank_whitelist_consumer.py"),
-             "--bootstrap", bootstrap, "--group", f"bank-{out.stem}", "--out", str(out),
-             "--fetch-max-wait-ms", "10", "--session-timeout-ms", "6000",
-             "--heartbeat-interval-ms", "1000"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.append((time.monotonic(), line.strip()))
-
-    def seen(self, kind: str, uscc: str) -> float | None:
-        return next((t for t, line in self.lines if line.startswith(f"{kind} {uscc} ")), None)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
 
 
 def sme_without_figures(registry: str) -> tuple[str, str]:
@@ -76,11 +36,6 @@ def grant(registry: str, uscc: str, kind: str, department: str) -> dict:
         "valid_from": (today - timedelta(days=1)).isoformat(),
         "valid_to": (today + timedelta(days=700)).isoformat(),
         "issuing_body": "山西省主管部门"}, auth(department))
-
-
-def entry(financing: str, uscc: str) -> dict | None:
-    resp = get(financing, f"/v1/whitelist/{uscc}", auth("bank", BANK))
-    return resp.json() if resp.status_code == 200 else None
 
 
 def test_flows_1_and_2_a_bank_sees_the_whitelist_change_pushed_to_it(stack_factory,

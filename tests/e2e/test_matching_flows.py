@@ -5,7 +5,6 @@ through public REST APIs and topics. Each test runs on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import httpx
 import pytest
@@ -13,49 +12,21 @@ import pytest
 from shared.db import today_cn
 from shared.events.catalogue import event_type
 from shared.events.envelope import CloudEvent
+from tests.e2e.flows import (
+    BANK,
+    GAS,
+    declaration,
+    declare_until_known,
+    get,
+    known_to,
+    post,
+)
 from tests.factories import enterprise_body, make_uscc
 from tests.harness import auth, wait_for
 from tests.kafka_utils import produce
 from tests.registry.ip_factories import patent_body
 
 pytestmark = pytest.mark.slow
-BANK = "BANK001"
-GAS = dict(title="一种煤矿井下瓦斯浓度在线监测与超限报警系统",
-           abstract="本发明公开了一种煤矿井下瓦斯浓度在线监测系统，包括分布式甲烷传感器、"
-                    "井下环网通信单元和地面监控主机，瓦斯浓度超限时自动断电并声光报警。",
-           ipc_codes=["E21F 17/18"])
-
-
-def post(base: str, path: str, body: dict, headers: dict, expect: int = 201) -> dict:
-    resp = httpx.post(f"{base}{path}", json=body, headers=headers, timeout=15)
-    assert resp.status_code == expect, resp.text
-    return resp.json()
-
-
-def get(base: str, path: str, headers: dict, **params) -> httpx.Response:
-    return httpx.get(f"{base}{path}", headers=headers, params=params, timeout=10)
-
-
-def known_to_matching(matching: str, uscc: str) -> None:
-    wait_for(lambda: get(matching, f"/v1/enterprises/{uscc}", auth()).status_code == 200,
-             what=f"matching projecting {uscc}")
-
-
-def declare_until_known(matching: str, owner: str, body: dict, department: str) -> httpx.Response:
-    """Declare; matching may not have the patent yet (topics are not ordered): retry on the
-    ``patent_unknown`` answer only."""
-    def attempt():
-        resp = httpx.post(f"{matching}/v1/open-licenses", json=body,
-                          headers=auth(department, owner), timeout=10)
-        return None if "patent_unknown" in resp.text else resp
-    return wait_for(attempt, what="matching knowing the patent")
-
-
-def declaration(number: str, **extra) -> dict:
-    today = today_cn()
-    return {"application_no": number, "payment_method": "lump_sum", "lump_sum_cny": "200000",
-            "starts_on": today.isoformat(), "ends_on": (today + timedelta(days=730)).isoformat(),
-            **extra}
 
 
 def test_flow_6_an_sme_takes_an_open_licence_and_the_registry_records_it(stack_factory):
@@ -68,7 +39,7 @@ def test_flow_6_an_sme_takes_an_open_licence_and_the_registry_records_it(stack_f
                   auth())["application_no"]
     sme = enterprise_body(industry_code="B0610", name="大同示例煤业有限公司")
     post(registry, "/v1/enterprises", sme, auth())
-    known_to_matching(matching, sme["uscc"])
+    known_to(matching, sme["uscc"])
     demand = post(matching, "/v1/demands", {
         "title": "矿井瓦斯超限自动报警改造", "budget_max_cny": "500000",
         "description": "井下还在人工测瓦斯，想上一套实时监测甲烷浓度、超标自动报警断电的系统。"},

@@ -23,6 +23,22 @@ import pytest
 from shared.db import today_cn
 from shared.events.catalogue import event_type, validate_payload
 from shared.events.envelope import CloudEvent
+from tests.e2e.flows import (
+    FUND,
+    GAS,
+    assert_ledger_invariant,
+    claim_of,
+    claims,
+    declare_until_known,
+    fund,
+    get,
+    known_to,
+    line,
+    open_fund,
+    post,
+    recognise,
+    rewards_events,
+)
 from tests.factories import enterprise_body, make_uscc
 from tests.harness import auth, scrape, wait_for
 from tests.kafka_utils import header, produce, read_topic
@@ -30,86 +46,12 @@ from tests.registry.ip_factories import patent_body
 
 pytestmark = pytest.mark.slow
 
-FUND = "shanxi-ip-fund"
 PACK = "rewards-shanxi-2025"
 PRODUCT_RULE = "patent_intensive_product"
 OLD = "2016-05-20"  # founded long before: not a "new organisation" (365 days, the pack)
-GAS = dict(title="一种煤矿井下瓦斯浓度在线监测与超限报警系统",
-           abstract="本发明公开了一种煤矿井下瓦斯浓度在线监测系统，包括分布式甲烷传感器、"
-                    "井下环网通信单元和地面监控主机，瓦斯浓度超限时自动断电并声光报警。",
-           ipc_codes=["E21F 17/18"])
 
 
 # --- REST helpers ---------------------------------------------------------------------------
-
-def post(base: str, path: str, body: dict, headers: dict, expect: int = 201) -> dict:
-    resp = httpx.post(f"{base}{path}", json=body, headers=headers, timeout=15)
-    assert resp.status_code == expect, resp.text
-    return resp.json()
-
-
-def get(base: str, path: str, headers: dict | None = None, **params) -> httpx.Response:
-    return httpx.get(f"{base}{path}", headers=headers or auth(), params=params, timeout=10)
-
-
-def claims(rewards: str, **params) -> list[dict]:
-    """Every claim matching the filters, all pages (newest first)."""
-    out: list[dict] = []
-    cursor = None
-    while True:
-        query = {**params, "limit": 100, **({"cursor": cursor} if cursor else {})}
-        resp = get(rewards, "/v1/claims", **query)
-        assert resp.status_code == 200, resp.text
-        page = resp.json()
-        out.extend(page["items"])
-        cursor = page.get("next_cursor")
-        if not cursor:
-            return out
-
-
-def fund(rewards: str) -> dict:
-    resp = get(rewards, f"/v1/funds/{FUND}")
-    assert resp.status_code == 200, resp.text
-    return resp.json()
-
-
-def ledger(rewards: str) -> list[dict]:
-    out: list[dict] = []
-    cursor = None
-    while True:
-        resp = get(rewards, f"/v1/funds/{FUND}/ledger", **({"cursor": cursor} if cursor else {}))
-        assert resp.status_code == 200, resp.text
-        page = resp.json()
-        out.extend(page["items"])
-        cursor = page.get("next_cursor")
-        if not cursor:
-            return out
-
-
-def open_fund(rewards: str, deposit: str) -> None:
-    """The provincial IP fund the Shanxi rules name, with money in it (IP office)."""
-    post(rewards, "/v1/funds", {"code": FUND, "name": "山西省知识产权专项资金",
-                                "source_kind": "ip_fund", "jurisdiction": "14",
-                                "manager_department": "market_regulation"}, auth())
-    post(rewards, f"/v1/funds/{FUND}/deposits",
-         {"amount_cny": deposit, "reference": "晋财建〔2026〕1号", "note": "年度预算"}, auth())
-    assert Decimal(fund(rewards)["balance_cny"]) == Decimal(deposit)
-
-
-def assert_ledger_invariant(rewards: str) -> dict:
-    """Balance = deposits − payments + recoveries; no claim paid twice; paid claims = payments."""
-    entries = ledger(rewards)
-    sums = {k: sum((Decimal(e["amount_cny"]) for e in entries if e["kind"] == k), Decimal(0))
-            for k in ("deposit", "payment", "recovery")}
-    balance = Decimal(fund(rewards)["balance_cny"])
-    # payments are booked signed (−); the invariant holds whatever the sign convention
-    assert balance == sums["deposit"] - abs(sums["payment"]) + sums["recovery"], (balance, sums)
-    paid_ids = [e["claim_id"] for e in entries if e["kind"] == "payment"]
-    assert len(paid_ids) == len(set(paid_ids)), "a claim was paid twice"
-    paid = [c for c in claims(rewards) if c["paid_cny"] is not None]
-    assert sorted(c["claim_id"] for c in paid) == sorted(paid_ids)
-    assert sum(Decimal(c["paid_cny"]) for c in paid) == abs(sums["payment"])
-    return sums
 
 
 def register(registry: str, **overrides) -> str:
@@ -118,48 +60,8 @@ def register(registry: str, **overrides) -> str:
     return body["uscc"]
 
 
-def known_to(base: str, uscc: str) -> None:
-    wait_for(lambda: get(base, f"/v1/enterprises/{uscc}").status_code == 200,
-             what=f"{base} projecting {uscc}")
-
-
-def recognise(registry: str, uscc: str, number: str, name: str) -> str:
-    """The enterprise files a product on its patent; the IP office recognises it."""
-    product = post(registry, "/v1/products", {
-        "name": name, "description": "专利密集型产品", "patents": [number],
-        "figures_year": today_cn().year - 1, "annual_sales_10k_cny": "12500.50",
-        "annual_profit_10k_cny": "1830.00"}, auth("enterprise", uscc))
-    post(registry, f"/v1/products/{product['id']}/recognition",
-         {"decision": "recognised", "reason": "符合专利密集型产品认定条件"}, auth(), 200)
-    return product["id"]
-
-
-def claim_of(rewards: str, item_ref: str, status: str | tuple[str, ...], timeout: float = 30
-             ) -> dict:
-    wanted = (status,) if isinstance(status, str) else status
-
-    def found():
-        items = [c for c in claims(rewards) if c["item_ref"] == item_ref]
-        return items[0] if len(items) == 1 and items[0]["status"] in wanted else None
-    return wait_for(found, timeout=timeout, what=f"the claim for {item_ref} to be {wanted}")
-
-
-def rewards_events(bootstrap: str, uscc: str, ce_type: str, count: int = 1) -> list[dict]:
-    def mine(records):
-        return [r for r in records if r.key == uscc.encode() and header(r, "ce_type") == ce_type]
-    records = asyncio.run(read_topic(bootstrap, "rewards.v1",
-                                     until=lambda rs: len(mine(rs)) >= count, timeout=30))
-    return [json.loads(r.value) for r in mine(records)]
-
-
 def consumed(rewards: str, ce_type: str) -> float:
     return scrape(rewards, "ipbridge_events_consumed_total", service="rewards", type=ce_type)
-
-
-def line(claim: dict, rule: str) -> dict:
-    found = [b for b in claim["basis"] if b["rule"] == rule]
-    assert len(found) == 1, (rule, [b["rule"] for b in claim["basis"]])
-    return found[0]
 
 
 # --- flow 5 ---------------------------------------------------------------------------------
@@ -274,13 +176,6 @@ def test_flow_5_a_recognised_product_is_paid_without_a_meeting_once_and_within_t
 
 
 # --- flow 6 ---------------------------------------------------------------------------------
-
-def declare_until_known(matching: str, owner: str, body: dict, department: str) -> httpx.Response:
-    def attempt():
-        resp = httpx.post(f"{matching}/v1/open-licenses", json=body,
-                          headers=auth(department, owner), timeout=10)
-        return None if "patent_unknown" in resp.text else resp
-    return wait_for(attempt, what="matching knowing the patent")
 
 
 def test_flow_6_an_open_licence_taken_gets_conversion_funding_assessed_by_the_ip_office(
