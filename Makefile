@@ -13,7 +13,7 @@ ORG ?=
 help:
 	@echo "make run      - venv, local broker, migrations, four services on :8001-8004 (Ctrl-C stops)"
 	@echo "make test     - venv and the whole test suite (unit, integration, end-to-end)"
-	@echo "make bench    - event pipeline vs raw aiokafka; registry reads vs a bare endpoint; import rows/s; whitelist re-evaluation and latency to a bank; matching latency vs brute force, nDCG@10; rewards claims/s from a 10,000-event burst vs raw aiokafka, ledger invariant, report generation time"
+	@echo "make bench    - event pipeline vs raw aiokafka; registry reads vs a bare endpoint; import rows/s; whitelist re-evaluation and latency to a bank; matching latency vs brute force, nDCG@10; rewards claims/s from a 10,000-event burst vs raw aiokafka, ledger invariant, report generation time; a synthetic province's pool year through the four services (SQLite and PostgreSQL) vs raw aiokafka"
 	@echo "make migrate  - apply migrations (SERVICE=registry|financing|matching|rewards|all)"
 	@echo "make topics   - create the catalogue topics and their DLQs on KAFKA_BOOTSTRAP_SERVERS"
 	@echo "make token    - print a dev bearer token (DEPARTMENT=miit ORG=...)"
@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(PY) -m tests.bench.whitelist
 	$(PY) -m tests.bench.matching
 	$(PY) -m tests.bench.rewards
+	$(PY) -m tests.bench.pool_year
 
 token: $(STAMP)
 	@$(PY) -m shared.auth token --department $(DEPARTMENT) $(if $(ORG),--org $(ORG))
