@@ -342,6 +342,8 @@ async def test_the_two_year_sweep_removes_only_those_without_progress_inside_the
     assert [p["on"] for p in line["figures"]["outside_window"]] == ["2026-03-02"]
     kept = (await registry.get(f"/v1/pool/{busy}", headers=auth())).json()
     assert (kept["status"], kept["window_check"]) == ("admitted", "passed")
+    [check] = kept["window_basis"]["rules"]
+    assert check["passed"] and check["figures"]["progress_in_window"]["patent_granted"] == 1
     assert subset(kept["progress"][0], {"kind": "patent_granted", "on": "2025-07-01"})
     events = await outbox(registry_app, "pool.removed", idle)
     assert [e["reason"] for e in events] == ["no_progress_two_years"]

@@ -83,11 +83,11 @@ PROGRESS_NAMES = {
 }
 
 
-def _clause(clause: str, pack: PoolPack) -> dict[str, Any]:
+def clause_of(clause: str, pack: PoolPack) -> dict[str, Any]:
     return {"document": PLAN, "clause": clause, "file": PLAN_FILE, "pack": pack.ref}
 
 
-def _line(rule: str, passed: bool, figures: dict[str, Any], clause: dict[str, Any],
+def basis_line(rule: str, passed: bool, figures: dict[str, Any], clause: dict[str, Any],
           meaning: str, *, verified: bool = True) -> dict[str, Any]:
     return {"rule": rule, "passed": passed, "figures": figures, "clause": clause,
             "meaning": meaning, "verified": verified}
@@ -124,22 +124,22 @@ def entry_decision(facts: EntryFacts, pack: PoolPack) -> Decision:
     """The entry standard as the pack reads 四（一）: an SME, a high-tech or 专精特新-ladder
     qualification in force, a base of granted inventions, no barring credit flag."""
     rules = pack.data.entry
-    clause = _clause(rules.clause, pack)
+    clause = clause_of(rules.clause, pack)
     held = [q for q in facts.qualifications if q[0] in rules.qualification_kinds]
     barring = sorted({k for k in facts.active_flags if k in rules.barring_flags})
     lines = [
-        _line("pool.entry.sme", facts.size_class in rules.size_classes,
+        basis_line("pool.entry.sme", facts.size_class in rules.size_classes,
               {"size_class": facts.size_class, "allowed": rules.size_classes}, clause,
               "中小企业: the registry's size class is medium, small or micro"
               if facts.size_class else
               "中小企业: the enterprise has no size class yet (register its employees, revenue "
               "or assets)"),
-        _line("pool.entry.qualification", bool(held),
+        basis_line("pool.entry.qualification", bool(held),
               {"held": [{"kind": k, "qualification_id": i, "valid_to": v.isoformat()}
                         for k, i, v in held],
                "accepted_kinds": rules.qualification_kinds}, clause,
               "面向高新技术、专精特新等中小企业: a qualification of these kinds in force"),
-        _line("pool.entry.granted_inventions",
+        basis_line("pool.entry.granted_inventions",
               len(facts.granted_inventions) >= rules.min_granted_inventions,
               {"granted_inventions_in_force": len(facts.granted_inventions),
                "application_nos": facts.granted_inventions[:20],
@@ -147,9 +147,9 @@ def entry_decision(facts: EntryFacts, pack: PoolPack) -> Decision:
               "具有技术研发能力和专利产业化基础: granted invention patents in force "
               "(a reading: the attachment with the basic standard is not held)",
               verified=rules.verified),
-        _line("pool.entry.no_barring_credit_flag", not barring,
+        basis_line("pool.entry.no_barring_credit_flag", not barring,
               {"active_barring_flags": barring},
-              _clause(pack.data.removal.clause, pack),
+              clause_of(pack.data.removal.clause, pack),
               "no active credit flag that is a removal ground (退出机制)"),
     ]
     return Decision(all(line["passed"] for line in lines), lines)
@@ -197,10 +197,10 @@ def quota_line(figures: QuotaFigures, override_reason: str | None, pack: PoolPac
     officer's recorded reason (the text says 一般, generally)."""
     rules = pack.data.quota
     within = figures.used < figures.limit
-    line = _line("pool.quota", within or bool(override_reason),
+    line = basis_line("pool.quota", within or bool(override_reason),
                  figures.as_dict() | {"overridden": not within and bool(override_reason),
                                       "override_reason": None if within else override_reason},
-                 _clause(rules.clause, pack)
+                 clause_of(rules.clause, pack)
                  | {"replenishment_clause": rules.replenishment_clause},
                  "每个省份推荐入库企业数量一般不超过 300 家（500 家）; 滚动培育: up to "
                  f"{rules.replenishment_per_graduation} more per graduation",
@@ -254,13 +254,13 @@ def no_progress_decision(admitted_on: date, today: date, items: list[Progress],
         return None
     inside = in_window(items, admitted_on, ends_on)
     counted = {k: sum(1 for p in inside if p.kind == k) for k in rules.progress_kinds}
-    line = _line("pool.removal.no_progress_two_years", bool(inside), {
+    line = basis_line("pool.removal.no_progress_two_years", bool(inside), {
         "admitted_on": admitted_on.isoformat(), "window_ends_on": ends_on.isoformat(),
         "checked_on": today.isoformat(), "years": rules.no_progress_years,
         "progress_in_window": counted,
         "evidence": [p.as_dict() for p in inside[:20]],
         "outside_window": [p.as_dict() for p in items if p not in inside][:20]},
-        _clause(rules.clause, pack),
+        clause_of(rules.clause, pack),
         "入库企业 2 年内未取得专利产业化实质性进展: no licence taken, pledge loan, product filed "
         "or recognised, or patent granted inside the window (start day not counted)",
         verified=rules.verified)
@@ -277,9 +277,9 @@ def at_risk(admitted_on: date, today: date, items: list[Progress], pack: PoolPac
 
 def flag_removal_line(flag_kind: str, flag_id: str, reference: str, flagged_on: date,
                       pack: PoolPack) -> dict[str, Any]:
-    return _line("pool.removal.credit_flag", False, {
+    return basis_line("pool.removal.credit_flag", False, {
         "flag_kind": flag_kind, "flag_id": flag_id, "reference": reference,
-        "flagged_on": flagged_on.isoformat()}, _clause(pack.data.removal.clause, pack),
+        "flagged_on": flagged_on.isoformat()}, clause_of(pack.data.removal.clause, pack),
         "出现重大安全事故，以及严重失信、偷漏税、数据造假、非正常申请专利等违法违规行为的，予以退库处理")
 
 
@@ -324,16 +324,16 @@ def graduation_decision(facts: GraduationFacts, pack: PoolPack) -> Decision:
     since admission or an earlier-recognised product whose annual sales and profit both grew
     substantially."""
     rules = pack.data.graduation
-    clause = _clause(rules.clause, pack)
+    clause = clause_of(rules.clause, pack)
     increase = facts.rate_now - facts.rate_at_admission
-    rate = _line("pool.graduation.rate_increase", increase >= rules.min_rate_increase_points, {
+    rate = basis_line("pool.graduation.rate_increase", increase >= rules.min_rate_increase_points, {
         "rate_at_admission_pct": _pct(facts.rate_at_admission),
         "rate_now_pct": _pct(facts.rate_now), "increase_points": _pct(increase),
         "minimum_points": str(rules.min_rate_increase_points),
         "evidence": facts.rate_evidence}, clause,
         "专利产业化率明显提升 (a reading: percentage points over the rate at admission)",
         verified=rules.verified)
-    new = _line("pool.graduation.new_products", len(facts.new_products) >= rules.min_new_products,
+    new = basis_line("pool.graduation.new_products", len(facts.new_products) >= rules.min_new_products,
                 {"recognised_since_admission": [
                     {"product_id": i, "name": n, "recognized_on": d.isoformat()}
                     for i, n, d in facts.new_products],
@@ -356,14 +356,14 @@ def graduation_decision(facts: GraduationFacts, pack: PoolPack) -> Decision:
                       "sales_growth": None if sales is None else _pct(sales * 100) + "%",
                       "profit_growth": None if profit is None else _pct(profit * 100) + "%",
                       "passed": ok, "evidence": g.evidence})
-    growth = _line("pool.graduation.product_growth", any_grown, {
+    growth = basis_line("pool.graduation.product_growth", any_grown, {
         "products": grown, "min_sales_growth": str(rules.min_sales_growth),
         "min_profit_growth": str(rules.min_profit_growth)}, clause,
         "已获认定的专利密集型产品年销售额及利润均实现较大幅度增长 (a reading of 较大幅度: the "
         "pack's growth rates, both over the figures recorded with the product, for a later year)",
         verified=rules.verified)
     passed = rate["passed"] and (new["passed"] or growth["passed"])
-    either = _line("pool.graduation.products", new["passed"] or growth["passed"], {
+    either = basis_line("pool.graduation.products", new["passed"] or growth["passed"], {
         "new_products": new["passed"], "product_growth": growth["passed"]}, clause,
         "新增 1 件以上专利密集型产品，或者已获认定的专利密集型产品年销售额及利润均实现较大幅度增长")
     return Decision(passed, [rate, either, new, growth])

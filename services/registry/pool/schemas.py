@@ -122,6 +122,8 @@ class PoolEntryRead(BaseModel):
     admitted_on: date
     window_ends_on: date = Field(description="last day of the two-year progress window")
     window_check: str = Field(description="pending | passed")
+    window_basis: dict[str, Any] | None = Field(
+        description="the two-year check once made: the progress found inside the window")
     days_left_in_window: int | None
     at_risk: bool = Field(description="admitted, no progress yet, window ending soon")
     progress: list[dict[str, Any]] = Field(description="industrialisation progress since "

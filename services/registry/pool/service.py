@@ -39,7 +39,7 @@ from shared.app import PeriodicTask
 from shared.auth import Principal
 from shared.db import today_cn, utcnow
 from shared.errors import Forbidden, InvalidInput
-from shared.identifiers import PROVINCES, InvalidIdentifier, validate_uscc
+from shared.identifiers import PROVINCES, uscc_or_422
 from shared.outbox import emit
 from shared.policy import PackSet
 
@@ -61,14 +61,6 @@ def pack_on(day: date, field: str) -> PoolPack:
 
 
 # --- small checks ------------------------------------------------------------------------------
-
-def _uscc(raw: str) -> str:
-    try:
-        return validate_uscc(raw).code
-    except InvalidIdentifier as exc:
-        raise InvalidInput("uscc", exc.rule, exc.message,
-                           message_zh=exc.message_zh or None) from exc
-
 
 def _day(value: date | None, field: str, today: date, *, not_before: date | None = None) -> date:
     day = value or today
@@ -175,7 +167,7 @@ async def nominate(session: AsyncSession, data: NominationCreate, by: Principal,
     """Record a nomination after the entry and quota checks; admitted at once when the pack
     names no co-signing department, else it waits for that department."""
     today = today or today_cn()
-    uscc = _uscc(data.uscc)
+    uscc = uscc_or_422(data.uscc)
     on = _day(data.nominated_on, "nominated_on", today)
     current = await repository.entry(session, uscc)
     if current is not None and current.status in ("admitted", "graduated"):
@@ -252,12 +244,12 @@ async def co_sign(session: AsyncSession, nomination: PoolNomination, data: CoSig
         return nomination
     _, pack, basis = await _decide_entry(session, nomination.uscc, on,
                                          nomination.quota_override_reason, "co_signed_on")
-    basis["rules"].append(rules._line(
+    basis["rules"].append(rules.basis_line(
         "pool.entry.co_signature", True,
         {"department": nomination.co_signing_department, "signed_by": by.subject,
          "signed_on": on.isoformat(), "nominated_on": nomination.nominated_on.isoformat(),
          "nominated_by": nomination.nominated_by},
-        rules._clause(pack.data.entry.clause, pack),
+        rules.clause_of(pack.data.entry.clause, pack),
         "由省级知识产权管理部门会同相关主管部门筛选: the co-signing department signed"))
     nomination.status = "admitted"
     nomination.basis = basis
@@ -413,9 +405,9 @@ async def remove_by_officer(session: AsyncSession, entry: PoolEntry, data: Remov
     on = _day(data.removed_on, "removed_on", today, not_before=entry.admitted_on)
     pack = pack_on(on, "removed_on")
     basis = {"pack": pack.ref, "verified": pack.verified, "decided_on": on.isoformat(),
-             "rules": [rules._line("pool.removal.officer_decision", False,
+             "rules": [rules.basis_line("pool.removal.officer_decision", False,
                                    {"reason": data.reason, "officer": by.subject},
-                                   rules._clause(pack.data.removal.clause, pack),
+                                   rules.clause_of(pack.data.removal.clause, pack),
                                    "an officer removed the enterprise with the recorded reason")]}
     return await _remove(session, entry, on, "officer_decision", basis, by.subject)
 
@@ -526,8 +518,7 @@ async def read_entry(session: AsyncSession, entry: PoolEntry, *, today: date | N
         "admission_basis": entry.admission_basis, "graduated_on": entry.graduated_on,
         "graduation_basis": entry.graduation_basis, "removed_on": entry.removed_on,
         "removal_reason": entry.removal_reason,
-        "removal_basis": entry.removal_basis or (
-            {"two_year_check": entry.window_basis} if entry.window_basis else None),
+        "removal_basis": entry.removal_basis, "window_basis": entry.window_basis,
         "history": [{"kind": m.kind, "on": m.on, "reason": m.reason, "basis": m.basis,
                      "decided_by": m.decided_by, "revision": m.revision} for m in history],
         "revision": entry.revision,
