@@ -130,6 +130,17 @@ def validate_uscc(raw: str, *, allow_check_mismatch: bool = False) -> UsccCheck:
     return UsccCheck(code=code, warnings=warnings)
 
 
+def uscc_or_422(raw: str, field: str = "uscc") -> str:
+    """The canonical USCC of a request field, or a 422 problem naming ``field`` and the rule."""
+    from shared.errors import InvalidInput
+
+    try:
+        return validate_uscc(raw).code
+    except InvalidIdentifier as exc:
+        raise InvalidInput(field, exc.rule, exc.message,
+                           message_zh=exc.message_zh or None) from exc
+
+
 #: GB/T 2260 province-level prefixes (RULES §8.1); 71/81/82 are listed but not mainland.
 PROVINCES: dict[str, str] = {
     "11": "北京市", "12": "天津市", "13": "河北省", "14": "山西省", "15": "内蒙古自治区",

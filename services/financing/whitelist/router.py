@@ -19,7 +19,7 @@ from services.financing.whitelist.schemas import (ReevaluationRequest, Reevaluat
 from shared.app import DbSession
 from shared.auth import Caller, Principal, require
 from shared.errors import Forbidden, InvalidInput, NotFound
-from shared.identifiers import InvalidIdentifier, validate_uscc
+from shared.identifiers import uscc_or_422
 from shared.pagination import decode_cursor, encode_cursor
 from shared.projections import USCC_PATH
 
@@ -103,11 +103,7 @@ async def list_whitelist(
 
 
 def _uscc(raw: str) -> str:
-    try:
-        return validate_uscc(raw).code
-    except InvalidIdentifier as exc:
-        raise InvalidInput("path.uscc", exc.rule, exc.message,
-                           message_zh=exc.message_zh or None) from exc
+    return uscc_or_422(raw, "path.uscc")
 
 
 @router.get("/whitelist/{uscc}", response_model=WhitelistEntryRead,
@@ -149,11 +145,6 @@ async def reevaluate(body: ReevaluationRequest, session: DbSession,
                      caller: CanOperate) -> ReevaluationResult:
     """Normally unnecessary: every relevant event re-evaluates, and a pack change is swept at
     start. For an incident (e.g. after restoring a projection)."""
-    usccs = []
-    for i, raw in enumerate(body.usccs):
-        try:
-            usccs.append(validate_uscc(raw).code)
-        except InvalidIdentifier as exc:
-            raise InvalidInput(f"usccs[{i}]", exc.rule, exc.message) from exc
+    usccs = [uscc_or_422(raw, f"usccs[{i}]") for i, raw in enumerate(body.usccs)]
     published = await service.reevaluate(session, usccs, cause=f"ops:{caller.subject}"[:80])
     return ReevaluationResult(evaluated=len(set(usccs)), published=published)

@@ -12,7 +12,6 @@ Services add and flush; the edge commits."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import sqlalchemy as sa

@@ -5,8 +5,8 @@ prefix filters search. Bad input becomes a 422 naming the field."""
 from __future__ import annotations
 
 from shared.errors import InvalidInput
-from shared.identifiers import (InvalidIdentifier, validate_application_no,
-                                validate_industry_code, validate_uscc)
+from shared.identifiers import (InvalidIdentifier, uscc_or_422, validate_application_no,
+                                validate_industry_code)
 
 
 def canonical_application_no(raw: str, field: str = "application_no") -> str:
@@ -17,10 +17,7 @@ def canonical_application_no(raw: str, field: str = "application_no") -> str:
 
 
 def canonical_uscc(raw: str, field: str = "uscc") -> str:
-    try:
-        return validate_uscc(raw).code
-    except InvalidIdentifier as exc:
-        raise InvalidInput(field, exc.rule, exc.message, message_zh=exc.message_zh) from exc
+    return uscc_or_422(raw, field)
 
 
 def canonical_industry_codes(codes: list[str], field: str = "industry_codes") -> list[str]:

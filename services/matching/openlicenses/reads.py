@@ -16,7 +16,6 @@ from services.matching.openlicenses.codes import canonical_application_no, searc
 from services.matching.openlicenses.exceptions import OpenLicenseNotFound
 from services.matching.openlicenses.models import OpenLicense
 from shared.auth import Principal
-from shared.errors import InvalidInput
 from shared.pagination import newest_first
 
 READ_ALL = ("market_regulation", "auditor")

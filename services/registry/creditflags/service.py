@@ -27,7 +27,7 @@ from services.registry.db import KERNEL
 from services.registry.pool import service as pool
 from shared.auth import Principal
 from shared.db import today_cn, utcnow
-from shared.identifiers import InvalidIdentifier, validate_uscc
+from shared.identifiers import uscc_or_422
 from shared.outbox import emit
 
 log = structlog.get_logger("registry.creditflags")
@@ -74,19 +74,11 @@ async def _enterprise_or_404(session: AsyncSession, uscc: str) -> None:
                                  uscc=uscc)
 
 
-def _uscc(raw: str) -> str:
-    try:
-        return validate_uscc(raw).code
-    except InvalidIdentifier as exc:
-        raise InvalidInput("uscc", exc.rule, exc.message,
-                           message_zh=exc.message_zh or None) from exc
-
-
 async def raise_flag(session: AsyncSession, data: CreditFlagCreate, caller: Principal, *,
                      today: date | None = None) -> CreditFlag:
     """Raise a flag on a registered enterprise; emits ``creditflag.raised``."""
     today = today or today_cn()
-    uscc = _uscc(data.uscc)
+    uscc = uscc_or_422(data.uscc)
     if data.flagged_on > today:
         raise InvalidInput("flagged_on", "flagged_on.not_in_future",
                            f"flagged_on {data.flagged_on.isoformat()} is after today "
