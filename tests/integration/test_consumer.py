@@ -24,7 +24,7 @@ from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, HANDLER_RETRIE
 from shared.migrate import upgrade
 from tests.conftest import running_app
 from tests.factories import make_uscc
-from tests.harness import auth
+from tests.harness import TEST_FETCH_MAX_WAIT_MS, auth
 from tests.kafka_utils import header, produce, read_topic, wait_async
 
 pytestmark = pytest.mark.asyncio
@@ -53,7 +53,7 @@ def counter(metric, *labels) -> float:
 def make_settings(cls, url, broker, **kw):
     return cls(database_url=url, kafka_bootstrap_servers=broker.bootstrap, env="test",
                kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=500,
-               kafka_fetch_max_wait_ms=10, consumer_max_attempts=3, consumer_retry_base_s=0.01,
+               kafka_fetch_max_wait_ms=TEST_FETCH_MAX_WAIT_MS, consumer_max_attempts=3, consumer_retry_base_s=0.01,
                **kw)
 
 

@@ -27,7 +27,7 @@ from shared.events.catalogue import event_type
 from shared.events.envelope import CloudEvent
 from shared.migrate import upgrade
 from tests.conftest import running_app
-from tests.harness import auth
+from tests.harness import TEST_FETCH_MAX_WAIT_MS, auth
 from tests.kafka_utils import header, produce, read_topic, wait_async
 from tests.registry.ip_factories import application_no, patent_body
 from tests.registry.ip_fixtures import ip_events, new_enterprise, new_patent
@@ -290,7 +290,8 @@ async def registry_without_consumer(db_url, broker):
     url = db_url("registry")
     await asyncio.to_thread(upgrade, "registry", url)
     settings = RegistrySettings(database_url=url, kafka_bootstrap_servers=broker.bootstrap,
-                                env="test", consumers_enabled=False, kafka_fetch_max_wait_ms=10)
+                                env="test", consumers_enabled=False,
+                                kafka_fetch_max_wait_ms=TEST_FETCH_MAX_WAIT_MS)
     app = create_app(settings)
     async with running_app(app) as client:
         app.state.client = client

@@ -93,6 +93,7 @@ def test_patent_jsonl_rows_take_the_api_shape(registry_url, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # ~4 minutes of one core here; the 300 s default catches hangs elsewhere
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_one_hundred_thousand_patents(registry_url, tmp_path):
     rng = random.Random(100_000)
