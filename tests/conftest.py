@@ -22,9 +22,12 @@ def logs_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("logs")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def broker(logs_dir):
-    """A Tansu broker on a free port with every catalogue topic created (session-wide)."""
+    """A Tansu broker on a free port with every catalogue topic created, one per test file: a
+    consumer group joining for the first time reads its topics from the beginning, and other
+    files' history is not this file's business (it once made a first test wait out its
+    timeout while matching worked through hundreds of other files' patents)."""
     b = start_test_broker(logs_dir)
     yield b
     b.stop()

@@ -24,10 +24,10 @@ COLUMNS = ["uscc", "name", "region_code", "industry_code", "ownership", "founded
            "employees", "revenue_10k_cny", "figures_year"]
 
 
-def run_cli(url: str, *args: str) -> tuple[int, dict, str]:
+def run_cli(url: str, *args: str, timeout: float = 300) -> tuple[int, dict, str]:
     result = subprocess.run([sys.executable, "-m", "services.registry", "import", *args,
                              "--no-progress"], cwd=REPO_ROOT, capture_output=True, text=True,
-                            env={**os.environ, "REGISTRY_DATABASE_URL": url}, timeout=300)
+                            env={**os.environ, "REGISTRY_DATABASE_URL": url}, timeout=timeout)
     last = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "{}"
     return result.returncode, json.loads(last), result.stderr
 

@@ -112,6 +112,6 @@ def test_one_hundred_thousand_patents(registry_url, tmp_path):
             numbers.add(number)
             w.writerow(csv_row(patent_body(rng.choice(owners), number=number,
                                            filing_date=date(year, 3, 10))))
-    code, report, stderr = run_cli(registry_url, "patents", str(path))
+    code, report, stderr = run_cli(registry_url, "patents", str(path), timeout=840)
     assert code == 0, stderr
     assert (report["rows"], report["inserted"], report["rejected"]) == (100_000, 100_000, 0)
